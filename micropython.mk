@@ -1,0 +1,55 @@
+# usocket as a user C module for MicroPython's make-based ports (unix, stm32,
+# qemu, ...): `make USER_C_MODULES=<dir holding this repo as usocket/>`.
+#
+# It compiles the shim (modusocket.c) with the port's compiler and builds the
+# Rust core with cargo, as a static library for the port's target, after
+# MicroPython has generated its headers (the core's build script reads them).
+#
+# Knobs (make variables):
+#   USOCKET_RUST_TARGET  Rust target triple; empty builds for the host (unix).
+#   USOCKET_CARGO        cargo command (default: cargo).
+#   USOCKET_CARGO_FLAGS  extra cargo flags (e.g. --features lwip-raw).
+
+USOCKET_DIR := $(USERMOD_DIR)
+USOCKET_BUILD := $(BUILD)/usocket
+USOCKET_RUST_TARGET ?=
+USOCKET_CARGO ?= cargo
+USOCKET_CARGO_FLAGS ?=
+
+ifeq ($(USOCKET_RUST_TARGET),)
+USOCKET_LIB := $(USOCKET_BUILD)/target/release/libusocket.a
+USOCKET_TARGET_FLAG :=
+else
+USOCKET_LIB := $(USOCKET_BUILD)/target/$(USOCKET_RUST_TARGET)/release/libusocket.a
+USOCKET_TARGET_FLAG := --target $(USOCKET_RUST_TARGET)
+endif
+
+SRC_USERMOD_C += $(USOCKET_DIR)/modusocket.c
+CFLAGS_USERMOD += -I$(USOCKET_BUILD)/include -I$(USOCKET_DIR)
+# Archives go after the objects on every port's link line: unix puts LDFLAGS
+# last, the bare-metal ports put LIBS last.
+LDFLAGS_USERMOD += $(USOCKET_LIB)
+LIBS += $(USOCKET_LIB)
+
+# The port's include paths (made absolute: cargo runs elsewhere) and defines,
+# for the core's build script to evaluate constants with. Expanded when the
+# recipe runs, so it sees the port's final CFLAGS.
+USOCKET_PROBE_CFLAGS = $(foreach f,$(filter -I%,$(CFLAGS)),-I$(abspath $(patsubst -I%,%,$(f)))) \
+	$(filter -D%,$(CFLAGS)) $(USOCKET_PROBE_CFLAGS_EXTRA)
+
+# cargo decides what is up to date (its build script declares every input),
+# so it runs on every build; the library's timestamp changes only when it does.
+$(USOCKET_LIB): $(HEADER_BUILD)/qstrdefs.generated.h FORCE | $(USOCKET_BUILD)/.dir
+	$(ECHO) "CARGO usocket $(USOCKET_RUST_TARGET)"
+	$(file >$(USOCKET_BUILD)/cflags.new,$(USOCKET_PROBE_CFLAGS))
+	$(Q)cmp -s $(USOCKET_BUILD)/cflags.new $(USOCKET_BUILD)/cflags || mv $(USOCKET_BUILD)/cflags.new $(USOCKET_BUILD)/cflags
+	$(Q)USOCKET_MP_CFLAGS_FILE=$(abspath $(USOCKET_BUILD)/cflags) \
+		USOCKET_INCLUDE_DIR=$(abspath $(USOCKET_BUILD)/include) \
+		$(USOCKET_CARGO) build --release --locked --quiet $(USOCKET_TARGET_FLAG) $(USOCKET_CARGO_FLAGS) \
+		--manifest-path $(USOCKET_DIR)/Cargo.toml --target-dir $(abspath $(USOCKET_BUILD)/target)
+
+$(USOCKET_BUILD)/.dir:
+	$(Q)mkdir -p $(USOCKET_BUILD) && touch $@
+
+# The shim includes the header the cargo build generates.
+$(BUILD)/$(patsubst $(USER_C_MODULES)/%.c,%.o,$(USOCKET_DIR)/modusocket.c): $(USOCKET_LIB)

@@ -1,0 +1,368 @@
+//! The extern "C" functions modusocket.c calls; cbindgen turns this file's
+//! public items into usocket.h.
+//!
+//! Conventions, the same for every function:
+//! - A status is an `isize`: `>= 0` is success (a byte count where there is
+//!   one), `-errno` is an `OSError`, and `<= -USOCKET_GAI_STATUS_BASE` is a
+//!   resolver error (see [`usocket_status_gai_code`]). Nothing here raises.
+//! - `-EINTR` means "MicroPython has something pending (Ctrl-C)": C runs
+//!   `mp_handle_pending(true)` and, if that returns, calls again.
+//! - Pointers are never null unless a parameter says so, and buffers are
+//!   `(pointer, length)` pairs owned by the caller for the duration of the call.
+
+use core::slice;
+
+use crate::addr::{self, AddrInfo, SockAddr, ADDR_TEXT_MAX};
+use crate::errno::{Error, Errno, Result, GAI_STATUS_BASE};
+use crate::poll::PollFlags;
+use crate::socket::Socket;
+use crate::sys;
+use crate::timeout::Timeout;
+
+/// Bytes a caller must provide for the text form of an address.
+pub const USOCKET_ADDR_TEXT_MAX: usize = 46;
+const _: () = assert!(USOCKET_ADDR_TEXT_MAX == ADDR_TEXT_MAX);
+
+/// Resolver errors are statuses at or below `-USOCKET_GAI_STATUS_BASE`.
+pub const USOCKET_GAI_STATUS_BASE: isize = 0x10000;
+const _: () = assert!(USOCKET_GAI_STATUS_BASE == GAI_STATUS_BASE);
+
+/// `usocket_settimeout` value meaning "no timeout" (block).
+pub const USOCKET_TIMEOUT_BLOCK: u32 = u32::MAX;
+/// The longest finite timeout in milliseconds.
+pub const USOCKET_TIMEOUT_MAX_MS: u32 = u32::MAX - 1;
+const _: () = assert!(USOCKET_TIMEOUT_BLOCK == Timeout::RAW_BLOCK && USOCKET_TIMEOUT_MAX_MS == Timeout::MAX_MILLIS);
+
+fn status(r: Result<usize>) -> isize {
+    match r {
+        Ok(n) => n as isize,
+        Err(e) => e.status(),
+    }
+}
+
+fn unit(r: Result<()>) -> isize {
+    status(r.map(|()| 0))
+}
+
+/// # Safety
+/// `s` points at a `usocket_t` that lives for `'a` and that no one else uses
+/// during the call (MicroPython objects are not shared across a call).
+unsafe fn sock<'a>(s: *mut Socket) -> &'a mut Socket {
+    &mut *s
+}
+
+/// # Safety
+/// `(p, len)` is a readable buffer (or `len == 0`).
+unsafe fn bytes<'a>(p: *const u8, len: usize) -> &'a [u8] {
+    if len == 0 {
+        &[]
+    } else {
+        slice::from_raw_parts(p, len)
+    }
+}
+
+/// # Safety
+/// `(p, len)` is a writable buffer (or `len == 0`).
+unsafe fn bytes_mut<'a>(p: *mut u8, len: usize) -> &'a mut [u8] {
+    if len == 0 {
+        &mut []
+    } else {
+        slice::from_raw_parts_mut(p, len)
+    }
+}
+
+/// Puts a freshly allocated object's socket in the closed state. C calls this
+/// first, so the finaliser is safe whatever happens next.
+#[no_mangle]
+pub unsafe extern "C" fn usocket_init_closed(s: *mut Socket) {
+    // SAFETY: s points at writable memory for a usocket_t; ptr::write does
+    // not read (or drop) what was there, which may be anything.
+    unsafe { core::ptr::write(s, Socket::CLOSED) }
+}
+
+/// Opens a socket into `s` (which must be closed). Status.
+#[no_mangle]
+pub unsafe extern "C" fn usocket_open(s: *mut Socket, family: i32, sock_type: i32, proto: i32) -> isize {
+    match Socket::open(family, sock_type, proto) {
+        Ok(new) => {
+            // SAFETY: s is a valid closed socket (see usocket_init_closed);
+            // overwriting it leaks nothing.
+            unsafe { core::ptr::write(s, new) };
+            0
+        }
+        Err(e) => e.status(),
+    }
+}
+
+/// Closes; idempotent.
+#[no_mangle]
+pub unsafe extern "C" fn usocket_close(s: *mut Socket) {
+    // SAFETY: see `sock`.
+    unsafe { sock(s) }.close()
+}
+
+/// The descriptor for `select.poll`, or -1 (closed, or a stack without fds).
+#[no_mangle]
+pub unsafe extern "C" fn usocket_fileno(s: *const Socket) -> i32 {
+    // SAFETY: s points at a live usocket_t; only read.
+    unsafe { &*s }.sys.fileno().unwrap_or(-1)
+}
+
+/// `ms`: 0 = non-blocking, `USOCKET_TIMEOUT_BLOCK` = none, else milliseconds.
+#[no_mangle]
+pub unsafe extern "C" fn usocket_settimeout(s: *mut Socket, ms: u32) -> isize {
+    // SAFETY: see `sock`.
+    unit(unsafe { sock(s) }.set_timeout(Timeout::from_raw(ms)))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn usocket_bind(s: *mut Socket, addr: *const SockAddr) -> isize {
+    // SAFETY: see `sock`; addr points at a valid address.
+    unit(unsafe { sock(s) }.bind(unsafe { &*addr }))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn usocket_listen(s: *mut Socket, backlog: i32) -> isize {
+    // SAFETY: see `sock`.
+    unit(unsafe { sock(s) }.listen(backlog))
+}
+
+/// Accepts into `new` (a closed socket) and writes the peer's address.
+#[no_mangle]
+pub unsafe extern "C" fn usocket_accept(s: *mut Socket, new: *mut Socket, peer: *mut SockAddr) -> isize {
+    // SAFETY: see `sock`; peer is writable.
+    match unsafe { sock(s) }.accept(unsafe { &mut *peer }) {
+        Ok(accepted) => {
+            // SAFETY: new is a distinct, closed usocket_t.
+            unsafe { core::ptr::write(new, accepted) };
+            0
+        }
+        Err(e) => e.status(),
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn usocket_connect(s: *mut Socket, addr: *const SockAddr) -> isize {
+    // SAFETY: see `sock`; addr points at a valid address.
+    unit(unsafe { sock(s) }.connect(unsafe { &*addr }))
+}
+
+/// May send less than `len`. Byte count or status.
+#[no_mangle]
+pub unsafe extern "C" fn usocket_send(s: *mut Socket, buf: *const u8, len: usize, flags: i32) -> isize {
+    // SAFETY: see `sock` and `bytes`.
+    status(unsafe { sock(s) }.send(unsafe { bytes(buf, len) }, flags))
+}
+
+/// Sends all of `len`, the timeout covering the whole call. `*sent` (set to 0
+/// by the caller) counts the bytes sent, so after `-EINTR` the caller resumes
+/// from there instead of sending twice.
+#[no_mangle]
+pub unsafe extern "C" fn usocket_sendall(s: *mut Socket, buf: *const u8, len: usize, flags: i32, sent: *mut usize) -> isize {
+    // SAFETY: see `sock` and `bytes`; sent is writable.
+    unit(unsafe { sock(s) }.send_all(unsafe { bytes(buf, len) }, flags, unsafe { &mut *sent }))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn usocket_sendto(
+    s: *mut Socket,
+    buf: *const u8,
+    len: usize,
+    flags: i32,
+    to: *const SockAddr,
+) -> isize {
+    // SAFETY: see `sock` and `bytes`; `to` points at a valid address.
+    status(unsafe { sock(s) }.send_to(unsafe { bytes(buf, len) }, flags, unsafe { &*to }))
+}
+
+/// 0 means end of stream (or an empty datagram).
+#[no_mangle]
+pub unsafe extern "C" fn usocket_recv(s: *mut Socket, buf: *mut u8, len: usize, flags: i32) -> isize {
+    // SAFETY: see `sock` and `bytes_mut`.
+    status(unsafe { sock(s) }.recv(unsafe { bytes_mut(buf, len) }, flags))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn usocket_recvfrom(
+    s: *mut Socket,
+    buf: *mut u8,
+    len: usize,
+    flags: i32,
+    from: *mut SockAddr,
+) -> isize {
+    // SAFETY: see `sock` and `bytes_mut`; `from` is writable.
+    status(unsafe { sock(s) }.recv_from(unsafe { bytes_mut(buf, len) }, flags, unsafe { &mut *from }))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn usocket_shutdown(s: *mut Socket, how: i32) -> isize {
+    // SAFETY: see `sock`.
+    unit(unsafe { sock(s) }.shutdown(how))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn usocket_setsockopt(s: *mut Socket, level: i32, name: i32, val: *const u8, len: usize) -> isize {
+    // SAFETY: see `sock` and `bytes`.
+    unit(unsafe { sock(s) }.set_option(level, name, unsafe { bytes(val, len) }))
+}
+
+/// Writes the option's bytes into `out`; returns their length or a status.
+#[no_mangle]
+pub unsafe extern "C" fn usocket_getsockopt(s: *mut Socket, level: i32, name: i32, out: *mut u8, len: usize) -> isize {
+    // SAFETY: see `sock` and `bytes_mut`.
+    status(unsafe { sock(s) }.get_option(level, name, unsafe { bytes_mut(out, len) }))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn usocket_getsockname(s: *const Socket, out: *mut SockAddr) -> isize {
+    // SAFETY: s points at a live usocket_t (only read); out is writable.
+    unit(unsafe { &*s }.local_addr().map(|a| unsafe { *out = a }))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn usocket_getpeername(s: *const Socket, out: *mut SockAddr) -> isize {
+    // SAFETY: s points at a live usocket_t (only read); out is writable.
+    unit(unsafe { &*s }.peer_addr().map(|a| unsafe { *out = a }))
+}
+
+/// `MP_STREAM_POLL`: the `MP_STREAM_POLL_*` bits of `wanted` that are ready,
+/// plus ERR/HUP/NVAL whenever they hold.
+#[no_mangle]
+pub unsafe extern "C" fn usocket_poll(s: *const Socket, wanted: u32) -> u32 {
+    // SAFETY: s points at a live usocket_t; only read.
+    unsafe { &*s }.poll(PollFlags::from_bits_truncate(wanted)).bits()
+}
+
+/// An address for a socket of `family`/`sock_type` from host text and port:
+/// numeric text as is, `""` the wildcard, `"<broadcast>"` 255.255.255.255,
+/// anything else a host name resolved through the stack's resolver.
+#[no_mangle]
+pub unsafe extern "C" fn usocket_addr_from_host(
+    family: i32,
+    sock_type: i32,
+    host: *const u8,
+    host_len: usize,
+    port: u16,
+    flowinfo: u32,
+    scope_id: u32,
+    out: *mut SockAddr,
+) -> isize {
+    // SAFETY: see `bytes`.
+    let host = unsafe { bytes(host, host_len) };
+    let r = addr_from_host(family, sock_type, host, port, flowinfo, scope_id);
+    match r {
+        Ok(a) => {
+            // SAFETY: out is writable.
+            unsafe { *out = a };
+            0
+        }
+        Err(e) => e.status(),
+    }
+}
+
+fn addr_from_host(family: i32, sock_type: i32, host: &[u8], port: u16, flowinfo: u32, scope_id: u32) -> core::result::Result<SockAddr, Error> {
+    if family != crate::consts::AF_INET && family != crate::consts::AF_INET6 {
+        return Err(Errno::EAFNOSUPPORT.into());
+    }
+    if let Some(a) = SockAddr::from_numeric_host(family, host, port, flowinfo, scope_id) {
+        return Ok(a);
+    }
+    let hints = sys::Hints { family, sock_type, proto: 0, flags: 0 };
+    let mut found = [AddrInfo::zeroed()];
+    let mut canon_len = 0;
+    match sys::resolve(Some(host), None, &hints, &mut found, &mut [], &mut canon_len)? {
+        0 => Err(Error::Gai(crate::consts::EAI_NONAME)),
+        _ => {
+            let mut a = found[0].addr;
+            a.port = port;
+            if a.family == crate::consts::AF_INET6 {
+                a.flowinfo = flowinfo;
+                if scope_id != 0 {
+                    a.scope_id = scope_id;
+                }
+            }
+            Ok(a)
+        }
+    }
+}
+
+/// Decodes raw `struct sockaddr` bytes (what older unix code passes).
+#[no_mangle]
+pub unsafe extern "C" fn usocket_addr_from_raw(buf: *const u8, len: usize, out: *mut SockAddr) -> isize {
+    // SAFETY: see `bytes`; out is writable.
+    unit(sys::sockaddr_from_raw(unsafe { bytes(buf, len) }).map(|a| unsafe { *out = a }))
+}
+
+/// Writes the host part of `addr` as text (no NUL) into `out`, which holds
+/// `USOCKET_ADDR_TEXT_MAX` bytes; returns the length.
+#[no_mangle]
+pub unsafe extern "C" fn usocket_addr_format(addr: *const SockAddr, out: *mut u8) -> usize {
+    // SAFETY: addr is valid; out holds ADDR_TEXT_MAX bytes.
+    unsafe { (*addr).format_host(&mut *(out as *mut [u8; ADDR_TEXT_MAX])) }
+}
+
+/// getaddrinfo. `host` may be null (None); `service` may be null (port 0).
+/// Writes up to `cap` results into `out` and the first result's canonical name
+/// (when AI_CANONNAME asks for it) into `canon`. Returns the count or a status.
+#[no_mangle]
+pub unsafe extern "C" fn usocket_getaddrinfo(
+    host: *const u8,
+    host_len: usize,
+    service: *const u8,
+    service_len: usize,
+    family: i32,
+    sock_type: i32,
+    proto: i32,
+    flags: i32,
+    out: *mut AddrInfo,
+    cap: usize,
+    canon: *mut u8,
+    canon_cap: usize,
+    canon_len: *mut usize,
+) -> isize {
+    // SAFETY: non-null pointers come with their lengths (see `bytes`); out
+    // holds cap entries; canon holds canon_cap bytes; canon_len is writable.
+    let (host, service, out, canon, canon_len) = unsafe {
+        (
+            (!host.is_null()).then(|| bytes(host, host_len)),
+            (!service.is_null()).then(|| bytes(service, service_len)),
+            slice::from_raw_parts_mut(out, cap),
+            bytes_mut(canon, canon_cap),
+            &mut *canon_len,
+        )
+    };
+    let hints = sys::Hints { family, sock_type, proto, flags };
+    match sys::resolve(host, service, &hints, out, canon, canon_len) {
+        Ok(n) => n as isize,
+        Err(e) => e.status(),
+    }
+}
+
+/// The EAI code (negative, as the module reports it) of a resolver status.
+#[no_mangle]
+pub extern "C" fn usocket_status_gai_code(status: isize) -> i32 {
+    -((-status - USOCKET_GAI_STATUS_BASE) as i32)
+}
+
+/// The resolver's message for a code from `usocket_status_gai_code`: a static
+/// NUL-terminated string.
+#[no_mangle]
+pub extern "C" fn usocket_gai_message(code: i32) -> *const u8 {
+    sys::gai_message(sys::gai_from_reported(code))
+}
+
+/// inet_pton: writes 4 or 16 bytes into `out` (16 bytes); returns the count or
+/// a status (EINVAL for bad text, EAFNOSUPPORT for a bad family).
+#[no_mangle]
+pub unsafe extern "C" fn usocket_inet_pton(family: i32, text: *const u8, len: usize, out: *mut u8) -> isize {
+    // SAFETY: see `bytes`; out holds 16 bytes.
+    status(addr::inet_pton(family, unsafe { bytes(text, len) }, unsafe { &mut *(out as *mut [u8; 16]) }))
+}
+
+/// inet_ntop: writes the text (no NUL) into `out` (`USOCKET_ADDR_TEXT_MAX`
+/// bytes); returns its length or a status.
+#[no_mangle]
+pub unsafe extern "C" fn usocket_inet_ntop(family: i32, packed: *const u8, len: usize, out: *mut u8) -> isize {
+    // SAFETY: see `bytes`; out holds ADDR_TEXT_MAX bytes.
+    status(addr::inet_ntop(family, unsafe { bytes(packed, len) }, unsafe { &mut *(out as *mut [u8; ADDR_TEXT_MAX]) }))
+}

@@ -1,0 +1,476 @@
+//! Socket addresses: the value type that crosses the ABI, and IPv4/IPv6 text in
+//! both directions (the same rules as inet_pton / inet_ntop, without libc).
+
+use crate::consts::{AF_INET, AF_INET6};
+use crate::errno::{Errno, Result};
+
+/// An IPv4 or IPv6 socket address, family-tagged with the platform's `AF_*`.
+///
+/// Invariant: `family` is `AF_INET` (only `addr[..4]` is used, `flowinfo` and
+/// `scope_id` are 0) or `AF_INET6`. Port and flowinfo are in host byte order.
+#[repr(C)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct SockAddr {
+    pub family: i32,
+    pub port: u16,
+    pub flowinfo: u32,
+    pub scope_id: u32,
+    pub addr: [u8; 16],
+}
+
+/// One getaddrinfo result.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct AddrInfo {
+    pub family: i32,
+    pub sock_type: i32,
+    pub proto: i32,
+    pub addr: SockAddr,
+}
+
+impl AddrInfo {
+    pub const fn zeroed() -> AddrInfo {
+        AddrInfo { family: 0, sock_type: 0, proto: 0, addr: SockAddr::zeroed() }
+    }
+}
+
+/// Longest text form of an address: an IPv6 address with an embedded IPv4
+/// ("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255") is 45 bytes.
+pub(crate) const ADDR_TEXT_MAX: usize = 46;
+
+impl SockAddr {
+    pub const fn zeroed() -> SockAddr {
+        SockAddr { family: 0, port: 0, flowinfo: 0, scope_id: 0, addr: [0; 16] }
+    }
+
+    pub fn v4(ip: [u8; 4], port: u16) -> SockAddr {
+        let mut addr = [0; 16];
+        addr[..4].copy_from_slice(&ip);
+        SockAddr { family: AF_INET, port, flowinfo: 0, scope_id: 0, addr }
+    }
+
+    pub fn v6(ip: [u8; 16], port: u16, flowinfo: u32, scope_id: u32) -> SockAddr {
+        SockAddr { family: AF_INET6, port, flowinfo, scope_id, addr: ip }
+    }
+
+    pub fn ipv4(&self) -> [u8; 4] {
+        [self.addr[0], self.addr[1], self.addr[2], self.addr[3]]
+    }
+
+    /// Parses a numeric host for `family`. `""` is the wildcard address and, for
+    /// IPv4, `"<broadcast>"` is 255.255.255.255 (as in CPython). Returns `None`
+    /// when the text is not a numeric address (it may still be a host name).
+    pub fn from_numeric_host(family: i32, host: &[u8], port: u16, flowinfo: u32, scope_id: u32) -> Option<SockAddr> {
+        if family == AF_INET {
+            let ip = match host {
+                b"" => [0; 4],
+                b"<broadcast>" => [255; 4],
+                h => parse_ipv4(h)?,
+            };
+            Some(SockAddr::v4(ip, port))
+        } else if family == AF_INET6 {
+            let ip = if host.is_empty() { [0; 16] } else { parse_ipv6(host)? };
+            Some(SockAddr::v6(ip, port, flowinfo, scope_id))
+        } else {
+            None
+        }
+    }
+
+    /// Writes the address part as text; returns its length.
+    pub fn format_host(&self, out: &mut [u8; ADDR_TEXT_MAX]) -> usize {
+        if self.family == AF_INET {
+            format_ipv4(&self.ipv4(), out)
+        } else {
+            format_ipv6(&self.addr, out)
+        }
+    }
+}
+
+/// Parses dotted-quad IPv4 text: exactly four decimal parts of 0-255, no
+/// leading zeros, nothing else (what inet_pton accepts).
+pub fn parse_ipv4(text: &[u8]) -> Option<[u8; 4]> {
+    let mut out = [0u8; 4];
+    let mut part = 0;
+    let mut digits = 0;
+    let mut value: u32 = 0;
+    for &c in text {
+        match c {
+            b'0'..=b'9' => {
+                if digits > 0 && value == 0 {
+                    return None; // leading zero
+                }
+                value = value * 10 + u32::from(c - b'0');
+                digits += 1;
+                if value > 255 {
+                    return None;
+                }
+            }
+            b'.' => {
+                if digits == 0 || part == 3 {
+                    return None;
+                }
+                out[part] = value as u8;
+                part += 1;
+                digits = 0;
+                value = 0;
+            }
+            _ => return None,
+        }
+    }
+    if digits == 0 || part != 3 {
+        return None;
+    }
+    out[3] = value as u8;
+    Some(out)
+}
+
+/// Parses IPv6 text (RFC 4291 section 2.2): eight groups of 1-4 hex digits, one
+/// `::` for a run of zero groups, and optionally a dotted IPv4 tail.
+pub fn parse_ipv6(text: &[u8]) -> Option<[u8; 16]> {
+    let mut out = [0u8; 16];
+    let mut n = 0; // bytes written
+    let mut gap: Option<usize> = None; // where "::" was
+    let mut i = 0;
+    if text.starts_with(b"::") {
+        gap = Some(0);
+        i = 2;
+        if i == text.len() {
+            return Some(out);
+        }
+    } else if text.first() == Some(&b':') {
+        return None;
+    }
+    loop {
+        // One group, or a dotted IPv4 tail.
+        let start = i;
+        let mut value: u32 = 0;
+        while i < text.len() && i - start < 5 {
+            match (text[i] as char).to_digit(16) {
+                Some(d) => value = value * 16 + d,
+                None => break,
+            }
+            i += 1;
+        }
+        if i < text.len() && text[i] == b'.' {
+            // IPv4 tail: must fit in the last 4 bytes and end the text.
+            if n > 12 {
+                return None;
+            }
+            let v4 = parse_ipv4(&text[start..])?;
+            out[n..n + 4].copy_from_slice(&v4);
+            n += 4;
+            break;
+        }
+        let len = i - start;
+        if len == 0 || len > 4 || n == 16 {
+            return None;
+        }
+        out[n] = (value >> 8) as u8;
+        out[n + 1] = value as u8;
+        n += 2;
+        if i == text.len() {
+            break;
+        }
+        if text[i] != b':' {
+            return None;
+        }
+        i += 1;
+        if i < text.len() && text[i] == b':' {
+            if gap.is_some() {
+                return None;
+            }
+            gap = Some(n);
+            i += 1;
+            if i == text.len() {
+                break;
+            }
+        } else if i == text.len() {
+            return None; // trailing single ':'
+        }
+    }
+    match gap {
+        Some(at) => {
+            if n == 16 {
+                return None; // "::" must stand for at least one group
+            }
+            let tail = n - at;
+            out.copy_within(at..n, 16 - tail);
+            out[at..16 - tail].fill(0);
+        }
+        None if n != 16 => return None,
+        None => {}
+    }
+    Some(out)
+}
+
+struct Writer<'a> {
+    out: &'a mut [u8],
+    len: usize,
+}
+
+impl Writer<'_> {
+    fn byte(&mut self, b: u8) {
+        self.out[self.len] = b;
+        self.len += 1;
+    }
+
+    fn decimal(&mut self, v: u8) {
+        if v >= 100 {
+            self.byte(b'0' + v / 100);
+        }
+        if v >= 10 {
+            self.byte(b'0' + (v / 10) % 10);
+        }
+        self.byte(b'0' + v % 10);
+    }
+
+    fn hex(&mut self, v: u16) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut started = false;
+        for shift in [12, 8, 4, 0] {
+            let d = (v >> shift) & 0xf;
+            if d != 0 || started || shift == 0 {
+                self.byte(HEX[d as usize]);
+                started = true;
+            }
+        }
+    }
+}
+
+/// Dotted-quad text; returns its length (at most 15).
+pub fn format_ipv4(ip: &[u8; 4], out: &mut [u8; ADDR_TEXT_MAX]) -> usize {
+    let mut w = Writer { out, len: 0 };
+    for (i, &b) in ip.iter().enumerate() {
+        if i > 0 {
+            w.byte(b'.');
+        }
+        w.decimal(b);
+    }
+    w.len
+}
+
+/// IPv6 text as glibc's inet_ntop writes it (and so CPython): lower-case hex,
+/// the longest run of two or more zero groups (the first on a tie) as `::`,
+/// and a dotted tail for IPv4-mapped (`::ffff:a.b.c.d`) and IPv4-compatible
+/// addresses.
+pub fn format_ipv6(ip: &[u8; 16], out: &mut [u8; ADDR_TEXT_MAX]) -> usize {
+    let mut words = [0u16; 8];
+    for (i, w) in words.iter_mut().enumerate() {
+        *w = u16::from_be_bytes([ip[2 * i], ip[2 * i + 1]]);
+    }
+    // Longest run of zero words.
+    let (mut best_at, mut best_len) = (usize::MAX, 0);
+    let mut i = 0;
+    while i < 8 {
+        if words[i] == 0 {
+            let start = i;
+            while i < 8 && words[i] == 0 {
+                i += 1;
+            }
+            if i - start > best_len {
+                best_at = start;
+                best_len = i - start;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    if best_len < 2 {
+        best_at = usize::MAX;
+    }
+    let mut w = Writer { out, len: 0 };
+    let mut i = 0;
+    while i < 8 {
+        if i == best_at {
+            w.byte(b':');
+            if i + best_len == 8 {
+                w.byte(b':');
+            }
+            i += best_len;
+            continue;
+        }
+        if i > 0 {
+            w.byte(b':');
+        }
+        if i == 6 && best_at == 0 && (best_len == 6 || (best_len == 5 && words[5] == 0xffff)) {
+            let v4 = [ip[12], ip[13], ip[14], ip[15]];
+            for (k, &b) in v4.iter().enumerate() {
+                if k > 0 {
+                    w.byte(b'.');
+                }
+                w.decimal(b);
+            }
+            return w.len;
+        }
+        w.hex(words[i]);
+        i += 1;
+    }
+    w.len
+}
+
+/// Parses text for `family` as inet_pton does; the bytes go to `out`.
+pub fn inet_pton(family: i32, text: &[u8], out: &mut [u8; 16]) -> Result<usize> {
+    if family == AF_INET {
+        let ip = parse_ipv4(text).ok_or(Errno::EINVAL)?;
+        out[..4].copy_from_slice(&ip);
+        Ok(4)
+    } else if family == AF_INET6 {
+        *out = parse_ipv6(text).ok_or(Errno::EINVAL)?;
+        Ok(16)
+    } else {
+        Err(Errno::EAFNOSUPPORT)
+    }
+}
+
+/// Formats packed address bytes for `family` as inet_ntop does.
+pub fn inet_ntop(family: i32, packed: &[u8], out: &mut [u8; ADDR_TEXT_MAX]) -> Result<usize> {
+    if family == AF_INET {
+        let ip: &[u8; 4] = packed.try_into().map_err(|_| Errno::EINVAL)?;
+        Ok(format_ipv4(ip, out))
+    } else if family == AF_INET6 {
+        let ip: &[u8; 16] = packed.try_into().map_err(|_| Errno::EINVAL)?;
+        Ok(format_ipv6(ip, out))
+    } else {
+        Err(Errno::EAFNOSUPPORT)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    use std::string::{String, ToString};
+
+    fn v6(text: &str) -> Option<[u8; 16]> {
+        parse_ipv6(text.as_bytes())
+    }
+
+    fn fmt6(ip: [u8; 16]) -> String {
+        let mut buf = [0u8; ADDR_TEXT_MAX];
+        let n = format_ipv6(&ip, &mut buf);
+        String::from_utf8(buf[..n].to_vec()).unwrap()
+    }
+
+    fn fmt4(ip: [u8; 4]) -> String {
+        let mut buf = [0u8; ADDR_TEXT_MAX];
+        let n = format_ipv4(&ip, &mut buf);
+        String::from_utf8(buf[..n].to_vec()).unwrap()
+    }
+
+    #[test]
+    fn ipv4_accepts_what_inet_pton_accepts() {
+        assert_eq!(parse_ipv4(b"127.0.0.1"), Some([127, 0, 0, 1]));
+        assert_eq!(parse_ipv4(b"0.0.0.0"), Some([0, 0, 0, 0]));
+        assert_eq!(parse_ipv4(b"255.255.255.255"), Some([255; 4]));
+        for bad in [
+            "", "1", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1.2.3.-4", "01.2.3.4", "1..2.3", ".1.2.3",
+            "1.2.3.", "1.2.3.4 ", " 1.2.3.4", "a.b.c.d", "1.2.3.4x", "1000.1.1.1", "0x1.2.3.4",
+        ] {
+            assert_eq!(parse_ipv4(bad.as_bytes()), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn ipv4_round_trips_against_std() {
+        for ip in [[0, 0, 0, 0], [1, 2, 3, 4], [10, 0, 100, 255], [255, 255, 255, 255], [9, 99, 199, 0]] {
+            let s = fmt4(ip);
+            assert_eq!(s, Ipv4Addr::from(ip).to_string());
+            assert_eq!(parse_ipv4(s.as_bytes()), Some(ip));
+        }
+    }
+
+    #[test]
+    fn ipv6_parses_all_forms() {
+        let cases = [
+            "::", "::1", "1::", "fe80::1", "2001:db8::ff00:42:8329", "1:2:3:4:5:6:7:8",
+            "1:0:0:0:0:0:0:8", "::ffff:192.0.2.1", "64:ff9b::192.0.2.33", "1:2:3:4:5:6:1.2.3.4",
+            "ABCD:EF01:2345:6789:ABCD:EF01:2345:6789", "1::2:3", "0:0:0:0:0:0:0:0",
+            "::0:1", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8",
+        ];
+        for text in cases {
+            let want: Ipv6Addr = text.parse().unwrap();
+            assert_eq!(v6(text), Some(want.octets()), "{text}");
+        }
+    }
+
+    #[test]
+    fn ipv6_rejects_malformed_text() {
+        let bad = [
+            "", ":", ":::", "1:2:3:4:5:6:7:8:9", "1::2::3", "12345::", "1:2:3:4:5:6:7", ":1::",
+            "1:", "1::2:", "g::", "1:2:3:4:5:6:7:8::", "::1.2.3", "::1.2.3.4.5", "1.2.3.4::",
+            "::ffff:1.2.3.4:1", "1:2:3:4:5:6:7:1.2.3.4", "::ffff:256.1.1.1", " ::1", "::1 ",
+            "1:2:3:4:5:6:7:8:", "fe80::1%1", "[::1]",
+        ];
+        for text in bad {
+            assert_eq!(v6(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn ipv6_formats_like_inet_ntop() {
+        // Expected strings are glibc's inet_ntop output (what CPython returns).
+        let cases = [
+            ("::", "::"),
+            ("::1", "::1"),
+            ("1::", "1::"),
+            ("fe80::1", "fe80::1"),
+            ("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"),
+            ("2001:0:0:1:0:0:0:1", "2001:0:0:1::1"),
+            ("1:0:2:3:4:5:6:7", "1:0:2:3:4:5:6:7"),
+            ("::ffff:192.0.2.1", "::ffff:192.0.2.1"),
+            ("::192.0.2.1", "::192.0.2.1"),
+            ("::ffff:0:1", "::ffff:0.0.0.1"),
+            ("ABCD:EF01::", "abcd:ef01::"),
+            ("1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8"),
+            ("0:0:1:0:0:0:1:0", "0:0:1::1:0"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(fmt6(v6(input).unwrap()), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn ipv6_round_trips_every_zero_pattern() {
+        // All 256 patterns of zero / non-zero groups, with values of every width.
+        for mask in 0u32..256 {
+            let mut ip = [0u8; 16];
+            for g in 0..8 {
+                if mask & (1 << g) != 0 {
+                    let v: u16 = [0x1, 0x2a, 0x3bc, 0xdef0][g % 4];
+                    ip[2 * g..2 * g + 2].copy_from_slice(&v.to_be_bytes());
+                }
+            }
+            let s = fmt6(ip);
+            assert_eq!(v6(&s), Some(ip), "{s}");
+            assert!(s.len() < ADDR_TEXT_MAX);
+        }
+        let widest = fmt6(v6("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff").unwrap());
+        assert_eq!(widest.len(), 39);
+    }
+
+    #[test]
+    fn numeric_host_special_names() {
+        let a = SockAddr::from_numeric_host(AF_INET, b"", 80, 0, 0).unwrap();
+        assert_eq!((a.ipv4(), a.port), ([0; 4], 80));
+        let b = SockAddr::from_numeric_host(AF_INET, b"<broadcast>", 9, 0, 0).unwrap();
+        assert_eq!(b.ipv4(), [255; 4]);
+        let c = SockAddr::from_numeric_host(AF_INET6, b"::1", 8080, 5, 2).unwrap();
+        assert_eq!((c.port, c.flowinfo, c.scope_id, c.addr[15]), (8080, 5, 2, 1));
+        assert!(SockAddr::from_numeric_host(AF_INET, b"localhost", 1, 0, 0).is_none());
+        assert!(SockAddr::from_numeric_host(AF_INET, b"::1", 1, 0, 0).is_none());
+        assert!(SockAddr::from_numeric_host(AF_INET6, b"1.2.3.4", 1, 0, 0).is_none());
+    }
+
+    #[test]
+    fn pton_ntop() {
+        let mut out = [0u8; 16];
+        assert_eq!(inet_pton(AF_INET, b"10.1.2.3", &mut out), Ok(4));
+        assert_eq!(&out[..4], &[10, 1, 2, 3]);
+        assert_eq!(inet_pton(AF_INET, b"10.1.2", &mut out), Err(Errno::EINVAL));
+        assert_eq!(inet_pton(12345, b"10.1.2.3", &mut out), Err(Errno::EAFNOSUPPORT));
+        let mut text = [0u8; ADDR_TEXT_MAX];
+        assert_eq!(inet_ntop(AF_INET, &[1, 2, 3], &mut text), Err(Errno::EINVAL));
+        let n = inet_ntop(AF_INET6, &v6("::1").unwrap(), &mut text).unwrap();
+        assert_eq!(&text[..n], b"::1");
+    }
+}

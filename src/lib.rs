@@ -1,0 +1,41 @@
+//! usocket: MicroPython's socket module, in Rust.
+//!
+//! Layers, from the bottom:
+//! - [`sys`]: the only code that talks to a network stack (one file per backend).
+//! - [`addr`], [`timeout`], [`errno`], [`poll`]: plain data and rules, unit tested.
+//! - [`socket`]: the socket state and every operation, written once on top of the
+//!   backend's non-blocking primitives and its `wait`.
+//! - [`abi`]: the extern "C" functions the C shim (modusocket.c) calls. They never
+//!   raise: they return a status (count, or a negative errno) and C raises.
+//!
+//! The crate is `no_std` and never allocates: buffers belong to the caller, and
+//! the socket state lives inside the MicroPython object that C allocates.
+#![no_std]
+
+#[cfg(test)]
+extern crate std;
+
+pub mod abi;
+pub mod addr;
+pub mod consts;
+pub mod errno;
+pub mod hooks;
+pub mod poll;
+pub mod socket;
+pub mod sys;
+pub mod timeout;
+
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    // No unwinding across the C boundary and no formatting code in the image:
+    // a panic is a bug, and the port's abort() is the only safe answer.
+    hooks::abort()
+}
+
+/// The host's precompiled `core` is built for unwinding and refers to this
+/// symbol even though this crate is built with panic=abort and never unwinds;
+/// define it so the staticlib links into a C program on stable Rust.
+#[cfg(all(not(test), target_os = "linux"))]
+#[no_mangle]
+pub extern "C" fn rust_eh_personality() {}

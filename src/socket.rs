@@ -1,0 +1,412 @@
+//! A socket: the state MicroPython's object embeds, and every operation,
+//! written once on top of the backend's primitives (src/sys/).
+//!
+//! The one timeout rule (see [`crate::timeout`]) lives in [`Socket::run`]:
+//! every operation that may wait (accept, recv, recvfrom, send, sendto, and
+//! the stream read/write built on them) is one attempt function run under it;
+//! connect has its own loop because its wait comes after the attempt.
+
+use crate::addr::SockAddr;
+use crate::consts;
+use crate::errno::{Errno, Result};
+use crate::hooks;
+use crate::poll::{Interest, PollFlags};
+use crate::sys;
+use crate::timeout::{Deadline, Timeout};
+
+bitflags::bitflags! {
+    /// Bits of [`Socket::flags`].
+    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+    pub struct Flags: u32 {
+        /// The backend handle is in non-blocking mode right now. With timeout
+        /// None it is not (the kernel waits, one system call per operation);
+        /// with 0 or a finite timeout it is (the core waits in poll()).
+        const FD_NONBLOCKING = 1;
+    }
+}
+
+/// A socket, embedded by value in the MicroPython object (C allocates it in
+/// the GC heap; Rust never allocates).
+///
+/// Invariants: `sys` is open until [`Socket::close`]; `timeout_ms` holds
+/// [`Timeout::to_raw`]; `FD_NONBLOCKING` says what mode the handle is in.
+#[repr(C)]
+pub struct Socket {
+    pub sys: sys::State,
+    pub family: i32,
+    pub sock_type: i32,
+    pub proto: i32,
+    pub timeout_ms: u32,
+    pub flags: u32,
+}
+
+impl Socket {
+    /// A socket that is already closed: what C's freshly allocated object holds
+    /// until open/accept succeeds, so its finaliser never closes a stray handle.
+    pub(crate) const CLOSED: Socket = Socket {
+        sys: sys::State::CLOSED,
+        family: 0,
+        sock_type: 0,
+        proto: 0,
+        timeout_ms: Timeout::RAW_BLOCK,
+        flags: 0,
+    };
+
+    pub fn open(family: i32, sock_type: i32, proto: i32) -> Result<Socket> {
+        let sys = sys::open(family, sock_type, proto)?;
+        Ok(Socket { sys, family, sock_type, proto, ..Socket::CLOSED })
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.sys.is_open()
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.is_open() {
+            Ok(())
+        } else {
+            Err(Errno::EBADF)
+        }
+    }
+
+    /// Idempotent; every later operation fails with EBADF.
+    pub fn close(&mut self) {
+        sys::close(&mut self.sys);
+    }
+
+    pub fn timeout(&self) -> Timeout {
+        Timeout::from_raw(self.timeout_ms)
+    }
+
+    fn flags(&self) -> Flags {
+        Flags::from_bits_retain(self.flags)
+    }
+
+    fn set_handle_nonblocking(&mut self, on: bool) -> Result<()> {
+        if self.flags().contains(Flags::FD_NONBLOCKING) != on {
+            sys::set_nonblocking(&self.sys, on)?;
+            let mut f = self.flags();
+            f.set(Flags::FD_NONBLOCKING, on);
+            self.flags = f.bits();
+        }
+        Ok(())
+    }
+
+    pub fn set_timeout(&mut self, t: Timeout) -> Result<()> {
+        self.check_open()?;
+        let kernel_may_block = sys::HAS_BLOCKING_CALLS && t == Timeout::Block;
+        self.set_handle_nonblocking(!kernel_may_block)?;
+        self.timeout_ms = t.to_raw();
+        Ok(())
+    }
+
+    /// Runs `attempt` under the timeout rule until it stops saying "would
+    /// block". With `dont_wait` (MSG_DONTWAIT) this call acts as timeout 0.
+    ///
+    /// A wait interrupted by a signal goes on with the same deadline, unless
+    /// MicroPython has something pending (Ctrl-C): then `EINTR` goes back to C,
+    /// which runs it.
+    fn run<T>(
+        &mut self,
+        interest: Interest,
+        dont_wait: bool,
+        deadline: &mut Option<Deadline>,
+        mut attempt: impl FnMut(&sys::State) -> Result<T>,
+    ) -> Result<T> {
+        self.check_open()?;
+        let timeout = if dont_wait { Timeout::NonBlocking } else { self.timeout() };
+        let kernel_blocks = !dont_wait && !self.flags().contains(Flags::FD_NONBLOCKING);
+        loop {
+            let r = if kernel_blocks { hooks::without_gil(|| attempt(&self.sys)) } else { attempt(&self.sys) };
+            match r {
+                Err(Errno::EINTR) => {
+                    if hooks::pending() {
+                        return Err(Errno::EINTR);
+                    }
+                    continue;
+                }
+                // A blocking handle says "would block" only when the user set
+                // SO_RCVTIMEO / SO_SNDTIMEO and it expired: that is a timeout.
+                Err(e) if e.is_would_block() && kernel_blocks => return Err(Errno::ETIMEDOUT),
+                Err(e) if e.is_would_block() => {}
+                r => return r,
+            }
+            let wait = deadline.get_or_insert_with(|| Deadline::start(timeout, sys::now_ms())).next_wait(sys::now_ms())?;
+            self.wait(interest, wait)?;
+        }
+    }
+
+    /// One wait with the GIL released; `EINTR` only if something is pending.
+    fn wait(&self, interest: Interest, wait: crate::timeout::Wait) -> Result<bool> {
+        match hooks::without_gil(|| sys::wait(&self.sys, interest, wait)) {
+            Err(Errno::EINTR) if !hooks::pending() => Ok(false),
+            r => r,
+        }
+    }
+
+    pub fn bind(&mut self, addr: &SockAddr) -> Result<()> {
+        self.check_open()?;
+        sys::bind(&self.sys, addr)
+    }
+
+    pub fn listen(&mut self, backlog: i32) -> Result<()> {
+        self.check_open()?;
+        sys::listen(&self.sys, backlog.max(0))
+    }
+
+    /// The accepted socket starts blocking (timeout None), whatever the
+    /// listener's timeout (CPython's rule; modlwip's inheritance is a bug).
+    pub fn accept(&mut self, peer: &mut SockAddr) -> Result<Socket> {
+        let sys = self.run(Interest::Read, false, &mut None, |s| sys::accept(s, peer))?;
+        Ok(Socket { sys, family: self.family, sock_type: self.sock_type, proto: self.proto, ..Socket::CLOSED })
+    }
+
+    /// Connects under the timeout rule: timeout 0 gives `EINPROGRESS` (finish
+    /// with poll), a finite one `ETIMEDOUT`, None waits (Ctrl-C interrupts).
+    ///
+    /// The handle is made non-blocking for the attempt even with timeout None:
+    /// a blocking connect(2) cut short by a signal cannot be resumed (connecting
+    /// again says EALREADY), but waiting for writability can.
+    pub fn connect(&mut self, addr: &SockAddr) -> Result<()> {
+        self.check_open()?;
+        let was_blocking = !self.flags().contains(Flags::FD_NONBLOCKING);
+        self.set_handle_nonblocking(true)?;
+        let r = self.connect_nonblocking(addr);
+        if was_blocking {
+            let restored = self.set_handle_nonblocking(false);
+            return r.and(restored);
+        }
+        r
+    }
+
+    fn connect_nonblocking(&mut self, addr: &SockAddr) -> Result<()> {
+        match sys::connect(&self.sys, addr) {
+            Ok(()) => return Ok(()),
+            Err(e) if e == Errno::EINPROGRESS || e.is_would_block() => {}
+            Err(e) => return Err(e),
+        }
+        let deadline = Deadline::start(self.timeout(), sys::now_ms());
+        loop {
+            let wait = match deadline.next_wait(sys::now_ms()) {
+                Err(e) if e.is_would_block() => return Err(Errno::EINPROGRESS),
+                r => r?,
+            };
+            if self.wait(Interest::Write, wait)? {
+                return sys::connect_result(&self.sys);
+            }
+        }
+    }
+
+    fn dont_wait(flags: i32) -> bool {
+        flags & consts::MSG_DONTWAIT != 0
+    }
+
+    pub fn send(&mut self, buf: &[u8], flags: i32) -> Result<usize> {
+        self.run(Interest::Write, Self::dont_wait(flags), &mut None, |s| sys::send(s, buf, flags))
+    }
+
+    /// Sends everything; the timeout covers the whole call. `sent` counts the
+    /// progress, so a call interrupted by `EINTR` can be resumed where it
+    /// stopped (on other errors the count is lost to the user, as in CPython).
+    pub fn send_all(&mut self, buf: &[u8], flags: i32, sent: &mut usize) -> Result<()> {
+        let mut deadline = None;
+        while *sent < buf.len() {
+            let rest = &buf[*sent..];
+            *sent += self.run(Interest::Write, Self::dont_wait(flags), &mut deadline, |s| sys::send(s, rest, flags))?;
+        }
+        Ok(())
+    }
+
+    pub fn send_to(&mut self, buf: &[u8], flags: i32, to: &SockAddr) -> Result<usize> {
+        self.run(Interest::Write, Self::dont_wait(flags), &mut None, |s| sys::sendto(s, buf, flags, to))
+    }
+
+    /// Returns 0 at end of stream (the peer closed), every time it is called.
+    pub fn recv(&mut self, buf: &mut [u8], flags: i32) -> Result<usize> {
+        self.run(Interest::Read, Self::dont_wait(flags), &mut None, |s| sys::recv(s, buf, flags))
+    }
+
+    pub fn recv_from(&mut self, buf: &mut [u8], flags: i32, from: &mut SockAddr) -> Result<usize> {
+        self.run(Interest::Read, Self::dont_wait(flags), &mut None, |s| sys::recvfrom(s, buf, flags, from))
+    }
+
+    pub fn shutdown(&mut self, how: i32) -> Result<()> {
+        self.check_open()?;
+        sys::shutdown(&self.sys, how)
+    }
+
+    pub fn set_option(&mut self, level: i32, name: i32, value: &[u8]) -> Result<()> {
+        self.check_open()?;
+        sys::setsockopt(&self.sys, level, name, value)
+    }
+
+    pub fn get_option(&mut self, level: i32, name: i32, out: &mut [u8]) -> Result<usize> {
+        self.check_open()?;
+        sys::getsockopt(&self.sys, level, name, out)
+    }
+
+    pub fn local_addr(&self) -> Result<SockAddr> {
+        self.check_open()?;
+        sys::local_addr(&self.sys)
+    }
+
+    pub fn peer_addr(&self) -> Result<SockAddr> {
+        self.check_open()?;
+        sys::peer_addr(&self.sys)
+    }
+
+    /// Readiness for `ioctl(MP_STREAM_POLL)`: what was asked for, plus ERR,
+    /// HUP and NVAL (a closed socket is NVAL and nothing else).
+    pub fn poll(&self, wanted: PollFlags) -> PollFlags {
+        if !self.is_open() {
+            return PollFlags::NVAL;
+        }
+        sys::readiness(&self.sys, wanted) & (wanted | PollFlags::ALWAYS)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The core against the real backend on loopback: the timeout rule, EOF,
+    //! close and poll, without MicroPython around it.
+    use super::*;
+    use crate::consts::{AF_INET, SOCK_DGRAM, SOCK_STREAM};
+
+    fn listener() -> (Socket, SockAddr) {
+        let mut l = Socket::open(AF_INET, SOCK_STREAM, 0).unwrap();
+        l.bind(&SockAddr::v4([127, 0, 0, 1], 0)).unwrap();
+        l.listen(4).unwrap();
+        let a = l.local_addr().unwrap();
+        (l, a)
+    }
+
+    fn pair() -> (Socket, Socket) {
+        let (mut l, a) = listener();
+        let mut c = Socket::open(AF_INET, SOCK_STREAM, 0).unwrap();
+        c.connect(&a).unwrap();
+        let mut peer = SockAddr::zeroed();
+        let s = l.accept(&mut peer).unwrap();
+        assert_eq!(peer.port, c.local_addr().unwrap().port);
+        (c, s)
+    }
+
+    #[test]
+    fn data_both_ways_then_eof_every_time() {
+        let (mut c, mut s) = pair();
+        assert_eq!(c.send(b"hello", 0), Ok(5));
+        let mut buf = [0u8; 16];
+        assert_eq!(s.recv(&mut buf, 0), Ok(5));
+        assert_eq!(&buf[..5], b"hello");
+        c.close();
+        assert_eq!(s.recv(&mut buf, 0), Ok(0));
+        assert_eq!(s.recv(&mut buf, 0), Ok(0));
+    }
+
+    #[test]
+    fn timeout_zero_is_eagain_and_finite_is_etimedout() {
+        let (_c, mut s) = pair();
+        let mut buf = [0u8; 4];
+        s.set_timeout(Timeout::NonBlocking).unwrap();
+        assert_eq!(s.recv(&mut buf, 0), Err(Errno::EAGAIN));
+        s.set_timeout(Timeout::Millis(50)).unwrap();
+        let t0 = sys::now_ms();
+        assert_eq!(s.recv(&mut buf, 0), Err(Errno::ETIMEDOUT));
+        let took = sys::now_ms() - t0;
+        assert!((50..1000).contains(&took), "{took} ms");
+        s.set_timeout(Timeout::Block).unwrap();
+        assert_eq!(s.recv(&mut buf, consts::MSG_DONTWAIT), Err(Errno::EAGAIN));
+    }
+
+    #[test]
+    fn accept_timeout_rule_and_accepted_socket_blocks() {
+        let (mut l, a) = listener();
+        let mut peer = SockAddr::zeroed();
+        l.set_timeout(Timeout::NonBlocking).unwrap();
+        assert_eq!(l.accept(&mut peer).err(), Some(Errno::EAGAIN));
+        l.set_timeout(Timeout::Millis(20)).unwrap();
+        assert_eq!(l.accept(&mut peer).err(), Some(Errno::ETIMEDOUT));
+        let mut c = Socket::open(AF_INET, SOCK_STREAM, 0).unwrap();
+        c.connect(&a).unwrap();
+        let s = l.accept(&mut peer).unwrap();
+        assert_eq!(s.timeout(), Timeout::Block);
+    }
+
+    #[test]
+    fn nonblocking_connect_then_poll() {
+        let (_l, a) = listener();
+        let mut c = Socket::open(AF_INET, SOCK_STREAM, 0).unwrap();
+        c.set_timeout(Timeout::NonBlocking).unwrap();
+        match c.connect(&a) {
+            Ok(()) | Err(Errno::EINPROGRESS) => {}
+            Err(e) => panic!("{e:?}"),
+        }
+        let mut ready = PollFlags::empty();
+        for _ in 0..100 {
+            ready = c.poll(PollFlags::WR);
+            if ready.contains(PollFlags::WR) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(ready, PollFlags::WR);
+    }
+
+    #[test]
+    fn refused_connect_reports_econnrefused() {
+        let (mut l, a) = listener();
+        l.close();
+        let mut c = Socket::open(AF_INET, SOCK_STREAM, 0).unwrap();
+        assert_eq!(c.connect(&a), Err(Errno::ECONNREFUSED));
+        c.set_timeout(Timeout::Millis(1000)).unwrap();
+        assert_eq!(c.connect(&a), Err(Errno::ECONNREFUSED));
+    }
+
+    #[test]
+    fn closed_socket_is_ebadf_and_nval() {
+        let mut s = Socket::open(AF_INET, SOCK_DGRAM, 0).unwrap();
+        s.close();
+        s.close();
+        let mut buf = [0u8; 1];
+        assert_eq!(s.recv(&mut buf, 0), Err(Errno::EBADF));
+        assert_eq!(s.send(b"x", 0), Err(Errno::EBADF));
+        assert_eq!(s.bind(&SockAddr::v4([127, 0, 0, 1], 0)), Err(Errno::EBADF));
+        assert_eq!(s.poll(PollFlags::RD), PollFlags::NVAL);
+    }
+
+    #[test]
+    fn udp_poll_and_datagrams() {
+        let mut a = Socket::open(AF_INET, SOCK_DGRAM, 0).unwrap();
+        a.bind(&SockAddr::v4([127, 0, 0, 1], 0)).unwrap();
+        assert_eq!(a.poll(PollFlags::RD | PollFlags::WR), PollFlags::WR);
+        let to = a.local_addr().unwrap();
+        let mut b = Socket::open(AF_INET, SOCK_DGRAM, 0).unwrap();
+        assert_eq!(b.send_to(b"ping", 0, &to), Ok(4));
+        let mut buf = [0u8; 8];
+        let mut from = SockAddr::zeroed();
+        assert_eq!(a.recv_from(&mut buf, 0, &mut from), Ok(4));
+        assert_eq!(from.port, b.local_addr().unwrap().port);
+        assert_eq!(&buf[..4], b"ping");
+    }
+
+    #[test]
+    fn send_all_sends_everything_under_one_deadline() {
+        let (mut c, mut s) = pair();
+        let data = std::vec![7u8; 1 << 20];
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 65536];
+            let mut total = 0;
+            loop {
+                match s.recv(&mut buf, 0).unwrap() {
+                    0 => return total,
+                    n => total += n,
+                }
+            }
+        });
+        c.set_timeout(Timeout::Millis(10_000)).unwrap();
+        let mut sent = 0;
+        assert_eq!(c.send_all(&data, 0, &mut sent), Ok(()));
+        assert_eq!(sent, data.len());
+        c.close();
+        assert_eq!(reader.join().unwrap(), data.len());
+    }
+}
