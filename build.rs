@@ -33,7 +33,7 @@ const MP_CONSTANTS: &[&str] = &[
 /// Constants the core cannot work without; a port lacking one is a build error.
 const REQUIRED: &[&str] = &[
     "AF_INET", "AF_INET6", "AF_UNSPEC", "SOCK_STREAM", "SOCK_DGRAM", "SOL_SOCKET", "SO_ERROR",
-    "MSG_DONTWAIT", "MSG_PEEK", "SHUT_RDWR", "AI_CANONNAME", "EAI_NONAME", "EAI_FAMILY",
+    "MSG_DONTWAIT", "MSG_PEEK", "SHUT_RDWR", "AI_CANONNAME", "AI_NUMERICHOST", "EAI_NONAME", "EAI_FAMILY",
     "EAI_SERVICE",
 ];
 

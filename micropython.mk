@@ -52,4 +52,5 @@ $(USOCKET_BUILD)/.dir:
 	$(Q)mkdir -p $(USOCKET_BUILD) && touch $@
 
 # The shim includes the header the cargo build generates.
-$(BUILD)/$(patsubst $(USER_C_MODULES)/%.c,%.o,$(USOCKET_DIR)/modusocket.c): $(USOCKET_LIB)
+# (The object's name is computed as py/py.mk computes it.)
+$(addprefix $(BUILD)/,$(patsubst %.c,%.o,$(patsubst $(USER_C_MODULES)/%.c,%.c,$(USOCKET_DIR)/modusocket.c))): $(USOCKET_LIB)

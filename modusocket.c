@@ -771,6 +771,9 @@ static MP_DEFINE_CONST_FUN_OBJ_2(mod_inet_pton_obj, mod_inet_pton);
 
 // inet_ntop(family, packed) -> text
 static mp_obj_t mod_inet_ntop(mp_obj_t family_in, mp_obj_t packed_in) {
+    if (mp_obj_is_str(packed_in)) {
+        mp_raise_TypeError(MP_ERROR_TEXT("packed address must be bytes"));
+    }
     mp_buffer_info_t packed;
     mp_get_buffer_raise(packed_in, &packed, MP_BUFFER_READ);
     uint8_t text[USOCKET_ADDR_TEXT_MAX];

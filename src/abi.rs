@@ -267,7 +267,8 @@ fn addr_from_host(family: i32, sock_type: i32, host: &[u8], port: u16, flowinfo:
     if let Some(a) = SockAddr::from_numeric_host(family, host, port, flowinfo, scope_id) {
         return Ok(a);
     }
-    let hints = sys::Hints { family, sock_type, proto: 0, flags: 0 };
+    let flags = if addr::looks_numeric(host) { crate::consts::AI_NUMERICHOST } else { 0 };
+    let hints = sys::Hints { family, sock_type, proto: 0, flags };
     let mut found = [AddrInfo::zeroed()];
     let mut canon_len = 0;
     match sys::resolve(Some(host), None, &hints, &mut found, &mut [], &mut canon_len)? {
@@ -330,6 +331,11 @@ pub unsafe extern "C" fn usocket_getaddrinfo(
             bytes_mut(canon, canon_cap),
             &mut *canon_len,
         )
+    };
+    // Malformed numeric text is an error, never a DNS query.
+    let flags = match host {
+        Some(h) if addr::looks_numeric(h) => flags | crate::consts::AI_NUMERICHOST,
+        _ => flags,
     };
     let hints = sys::Hints { family, sock_type, proto, flags };
     match sys::resolve(host, service, &hints, out, canon, canon_len) {

@@ -86,6 +86,16 @@ impl SockAddr {
     }
 }
 
+/// Text that can only be meant as a numeric address: digits and dots (no
+/// top-level domain is all digits), or anything with a colon (never part of a
+/// host name) unless it carries a `%scope`. Such text is resolved with
+/// AI_NUMERICHOST, so a malformed address fails at once instead of becoming a
+/// DNS query.
+pub fn looks_numeric(host: &[u8]) -> bool {
+    !host.is_empty()
+        && (host.iter().all(|&c| c.is_ascii_digit() || c == b'.') || (host.contains(&b':') && !host.contains(&b'%')))
+}
+
 /// Parses dotted-quad IPv4 text: exactly four decimal parts of 0-255, no
 /// leading zeros, nothing else (what inet_pton accepts).
 pub fn parse_ipv4(text: &[u8]) -> Option<[u8; 4]> {
@@ -459,6 +469,16 @@ mod tests {
         assert!(SockAddr::from_numeric_host(AF_INET, b"localhost", 1, 0, 0).is_none());
         assert!(SockAddr::from_numeric_host(AF_INET, b"::1", 1, 0, 0).is_none());
         assert!(SockAddr::from_numeric_host(AF_INET6, b"1.2.3.4", 1, 0, 0).is_none());
+    }
+
+    #[test]
+    fn numeric_looking_text() {
+        for t in ["1.2.3.4", "256.1.1.1", "1.2.3", "1..2", "::1", "gggg::1", "::1::2", "1:2"] {
+            assert!(looks_numeric(t.as_bytes()), "{t}");
+        }
+        for t in ["", "localhost", "example.com", "1.2.3.com", "fe80::1%eth0", "a1.2"] {
+            assert!(!looks_numeric(t.as_bytes()), "{t}");
+        }
     }
 
     #[test]

@@ -92,3 +92,28 @@ impl From<Errno> for Error {
         Error::Os(e)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_negative_errnos() {
+        assert_eq!(Errno::ETIMEDOUT.status(), -(consts::MP_ETIMEDOUT as isize));
+        assert_eq!(Error::Os(Errno::EAGAIN).status(), -(consts::MP_EAGAIN as isize));
+        assert!(Errno::EAGAIN.is_would_block() && Errno::EWOULDBLOCK.is_would_block());
+        assert!(!Errno::ETIMEDOUT.is_would_block());
+        assert_eq!(Errno::ECONNRESET.name(), "ECONNRESET");
+    }
+
+    #[test]
+    fn resolver_errors_sit_below_every_errno() {
+        for code in [consts::EAI_NONAME, consts::EAI_FAMILY, consts::EAI_SERVICE] {
+            let st = Error::Gai(code).status();
+            assert!(st <= -GAI_STATUS_BASE);
+            // what the shim reports: the negative EAI code
+            assert_eq!(crate::abi::usocket_status_gai_code(st), -code.abs());
+        }
+        assert!(Errno::from_raw(4095).status() > -GAI_STATUS_BASE);
+    }
+}

@@ -223,6 +223,12 @@ impl Socket {
 
     /// Returns 0 at end of stream (the peer closed), every time it is called.
     pub fn recv(&mut self, buf: &mut [u8], flags: i32) -> Result<usize> {
+        if buf.is_empty() {
+            // As CPython: nothing asked, nothing waited for (a zero-length
+            // recv(2) on TCP would block until data arrives).
+            self.check_open()?;
+            return Ok(0);
+        }
         self.run(Interest::Read, Self::dont_wait(flags), &mut None, |s| sys::recv(s, buf, flags))
     }
 
@@ -357,8 +363,13 @@ mod tests {
         l.close();
         let mut c = Socket::open(AF_INET, SOCK_STREAM, 0).unwrap();
         assert_eq!(c.connect(&a), Err(Errno::ECONNREFUSED));
+        // Retrying on the same socket tries again (not ECONNABORTED).
+        assert_eq!(c.connect(&a), Err(Errno::ECONNREFUSED));
         c.set_timeout(Timeout::Millis(1000)).unwrap();
         assert_eq!(c.connect(&a), Err(Errno::ECONNREFUSED));
+        let (_l2, a2) = listener();
+        c.set_timeout(Timeout::Block).unwrap();
+        assert_eq!(c.connect(&a2), Ok(()));
     }
 
     #[test]
@@ -386,6 +397,24 @@ mod tests {
         assert_eq!(a.recv_from(&mut buf, 0, &mut from), Ok(4));
         assert_eq!(from.port, b.local_addr().unwrap().port);
         assert_eq!(&buf[..4], b"ping");
+    }
+
+    #[test]
+    fn options_round_trip_as_c_ints_and_structs() {
+        let mut s = Socket::open(AF_INET, SOCK_STREAM, 0).unwrap();
+        let on = 1i32.to_ne_bytes();
+        s.set_option(consts::SOL_SOCKET, consts::SO_KEEPALIVE, &on).unwrap();
+        let mut out = [0u8; 4];
+        assert_eq!(s.get_option(consts::SOL_SOCKET, consts::SO_KEEPALIVE, &mut out), Ok(4));
+        assert_ne!(i32::from_ne_bytes(out), 0);
+        let mut linger = [0u8; 8];
+        linger[..4].copy_from_slice(&1i32.to_ne_bytes());
+        linger[4..].copy_from_slice(&5i32.to_ne_bytes());
+        s.set_option(consts::SOL_SOCKET, consts::SO_LINGER, &linger).unwrap();
+        let mut back = [0u8; 8];
+        assert_eq!(s.get_option(consts::SOL_SOCKET, consts::SO_LINGER, &mut back), Ok(8));
+        assert_eq!(back, linger);
+        assert_eq!(s.set_option(consts::SOL_SOCKET, consts::SO_LINGER, &[1]), Err(Errno::EINVAL));
     }
 
     #[test]

@@ -231,10 +231,19 @@ pub fn connect_result(st: &State) -> Result<()> {
         (&mut err as *mut libc::c_int).cast(),
         &mut len
     ))?;
-    match err {
-        0 => Ok(()),
-        e => Err(Errno::from_raw(e)),
+    if err == 0 {
+        return Ok(());
     }
+    // A blocking connect(2) that fails leaves the socket ready for another
+    // attempt; one that failed in the background leaves it "connecting", and
+    // the next connect would say ECONNABORTED. Dissolve the attempt
+    // (connect to AF_UNSPEC) so retrying on the same socket works as users
+    // expect from a blocking connect.
+    let mut unspec = RawAddr::new();
+    unspec.storage.ss_family = libc::AF_UNSPEC as libc::sa_family_t;
+    // SAFETY: a valid sockaddr of the given length; the result is irrelevant.
+    unsafe { libc::connect(st.fd, unspec.ptr(), size_of::<libc::sockaddr>() as libc::socklen_t) };
+    Err(Errno::from_raw(err))
 }
 
 pub fn send(st: &State, buf: &[u8], flags: i32) -> Result<usize> {

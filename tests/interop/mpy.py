@@ -1,0 +1,66 @@
+"""Runs MicroPython scripts for the interop tests (CPython is the peer)."""
+import os
+import select
+import subprocess
+import tempfile
+import textwrap
+import time
+
+FIRMWARES = [f for f in os.environ.get("USOCKET_FIRMWARES", "").split(os.pathsep) if f]
+if not FIRMWARES:
+    here = os.path.dirname(os.path.abspath(__file__))
+    FIRMWARES = [os.path.join(here, "..", "..", "build", "micropython")]
+
+# Every wait in these tests is bounded: a hung process fails the test.
+TIMEOUT = 30
+
+
+class Script:
+    """A MicroPython process running `source`, with line-oriented stdout."""
+
+    def __init__(self, firmware, source):
+        fd, self.path = tempfile.mkstemp(suffix=".py", prefix="usocket_interop_")
+        with os.fdopen(fd, "w") as f:
+            f.write(textwrap.dedent(source))
+        self.proc = subprocess.Popen(
+            [firmware, self.path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=0
+        )
+        self._buf = b""
+
+    def readline(self, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no line from MicroPython within %ss (got %r)" % (timeout, self._buf))
+            r, _, _ = select.select([self.proc.stdout], [], [], left)
+            if r:
+                chunk = os.read(self.proc.stdout.fileno(), 4096)
+                if not chunk:
+                    raise EOFError("MicroPython exited: %r" % self._buf)
+                self._buf += chunk
+        line, self._buf = self._buf.split(b"\n", 1)
+        return line.decode().rstrip("\r")
+
+    def expect(self, prefix, timeout=TIMEOUT):
+        line = self.readline(timeout)
+        if not line.startswith(prefix):
+            rest = self.finish(5)[1]
+            raise AssertionError("expected %r, got %r; then %r" % (prefix, line, rest))
+        return line[len(prefix):].strip()
+
+    def finish(self, timeout=TIMEOUT):
+        try:
+            out, _ = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+            raise
+        finally:
+            os.unlink(self.path)
+        return self.proc.returncode, (self._buf + out).decode()
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()

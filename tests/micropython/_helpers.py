@@ -1,0 +1,49 @@
+# Shared by the MicroPython-level tests (files starting with "_" are not tests).
+try:
+    import usocket as socket
+except ImportError:
+    import socket
+import errno
+
+# errno value -> name, for printing portable results
+_NAMES = {}
+for _n in dir(errno):
+    if _n.startswith("E"):
+        _NAMES.setdefault(getattr(errno, _n), _n)
+
+
+def ename(code):
+    return _NAMES.get(code, code)
+
+
+def expect(label, fn, *args):
+    """Calls fn(*args) and prints the outcome: the result, or the exception
+    type with the errno name for OSError."""
+    try:
+        r = fn(*args)
+    except OSError as e:
+        print(label, "OSError", ename(e.errno) if isinstance(e.errno, int) and e.errno > 0 else e.errno)
+        return None
+    except Exception as e:
+        print(label, type(e).__name__)
+        return None
+    print(label, "->", r)
+    return r
+
+
+def tcp_pair(family=socket.AF_INET, host="127.0.0.1"):
+    """A connected (client, server-side) pair over loopback, no threads."""
+    l = socket.socket(family, socket.SOCK_STREAM)
+    l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    l.bind((host, 0))
+    l.listen(1)
+    c = socket.socket(family, socket.SOCK_STREAM)
+    c.connect(l.getsockname())
+    s, _ = l.accept()
+    l.close()
+    return c, s
+
+
+def open_fds():
+    import os
+    return len(os.listdir("/proc/self/fd"))
