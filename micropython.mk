@@ -26,10 +26,11 @@ endif
 
 SRC_USERMOD_C += $(USOCKET_DIR)/modusocket.c
 CFLAGS_USERMOD += -I$(USOCKET_BUILD)/include -I$(USOCKET_DIR)
-# Archives go after the objects on every port's link line: unix puts LDFLAGS
-# last, the bare-metal ports put LIBS last.
-LDFLAGS_USERMOD += $(USOCKET_LIB)
-LIBS += $(USOCKET_LIB)
+# Ports put LDFLAGS before (bare metal) or after (unix) their objects, so the
+# archive may be scanned before the shim that calls it: naming one of its
+# symbols as undefined makes the linker take the core from it either way (with
+# LTO the core is a single member of the archive).
+LDFLAGS_USERMOD += -Wl,--undefined=usocket_init_closed $(USOCKET_LIB)
 
 # The port's include paths (made absolute: cargo runs elsewhere) and defines,
 # for the core's build script to evaluate constants with. Expanded when the
