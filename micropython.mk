@@ -17,12 +17,17 @@ USOCKET_CARGO ?= cargo
 USOCKET_CARGO_FLAGS ?=
 
 ifeq ($(USOCKET_RUST_TARGET),)
-USOCKET_LIB := $(USOCKET_BUILD)/target/release/libusocket.a
+USOCKET_CARGO_LIB := $(USOCKET_BUILD)/target/release/libusocket.a
 USOCKET_TARGET_FLAG :=
 else
-USOCKET_LIB := $(USOCKET_BUILD)/target/$(USOCKET_RUST_TARGET)/release/libusocket.a
-USOCKET_TARGET_FLAG := --target $(USOCKET_RUST_TARGET)
+USOCKET_CARGO_LIB := $(USOCKET_BUILD)/target/$(USOCKET_RUST_TARGET)/release/libusocket.a
+USOCKET_TARGET_FLAG := --target $(USOCKET_RUST_TARGET) \
+	--config "target.$(USOCKET_RUST_TARGET).rustflags=['-C','force-unwind-tables=no']"
 endif
+# The archive the firmware links: cargo's, without unwind tables. Nothing
+# unwinds (panic=abort), and small ports' linker scripts have no place for
+# .ARM.exidx sections.
+USOCKET_LIB := $(USOCKET_BUILD)/libusocket.a
 
 SRC_USERMOD_C += $(USOCKET_DIR)/modusocket.c
 CFLAGS_USERMOD += -I$(USOCKET_BUILD)/include -I$(USOCKET_DIR)
@@ -36,7 +41,18 @@ LDFLAGS_USERMOD += -Wl,--undefined=usocket_init_closed $(USOCKET_LIB)
 # for the core's build script to evaluate constants with. Expanded when the
 # recipe runs, so it sees the port's final CFLAGS.
 USOCKET_PROBE_CFLAGS = $(foreach f,$(filter -I%,$(CFLAGS)),-I$(abspath $(patsubst -I%,%,$(f)))) \
-	$(filter -D%,$(CFLAGS)) $(USOCKET_PROBE_CFLAGS_EXTRA)
+	$(filter -D%,$(CFLAGS)) $(USOCKET_SYSTEM_INCLUDES) $(USOCKET_PROBE_CFLAGS_EXTRA)
+
+# A cross compiler's own header directories (newlib's, gcc's), which clang
+# cannot know: asked from the compiler once, when cross compiling.
+# Also whether the compiler makes enums as small as their values (GCC does on
+# arm-none-eabi, clang does not by default): struct layouts must agree.
+ifneq ($(USOCKET_RUST_TARGET),)
+USOCKET_SYSTEM_INCLUDES = $(addprefix -isystem,$(shell echo | $(CC) -xc -E -v - 2>&1 | \
+	sed -n '/search starts here:/,/End of search list/p' | grep '^ ')) \
+	$(shell echo 'enum e { A }; char x[sizeof(enum e) == 1 ? 1 : -1];' | \
+	$(CC) $(filter -m%,$(CFLAGS)) -xc -c -o /dev/null - 2>/dev/null && echo -fshort-enums)
+endif
 
 # cargo decides what is up to date (its build script declares every input),
 # so it runs on every build; the library's timestamp changes only when it does.
@@ -48,6 +64,8 @@ $(USOCKET_LIB): $(HEADER_BUILD)/qstrdefs.generated.h FORCE | $(USOCKET_BUILD)/.d
 		USOCKET_INCLUDE_DIR=$(abspath $(USOCKET_BUILD)/include) \
 		$(USOCKET_CARGO) build --release --locked --quiet $(USOCKET_TARGET_FLAG) $(USOCKET_CARGO_FLAGS) \
 		--manifest-path $(USOCKET_DIR)/Cargo.toml --target-dir $(abspath $(USOCKET_BUILD)/target)
+	$(Q)if [ ! -e $@ ] || [ $(USOCKET_CARGO_LIB) -nt $@ ]; then \
+		$(OBJCOPY) --remove-section='.ARM.exidx*' --remove-section='.ARM.extab*' $(USOCKET_CARGO_LIB) $@; fi
 
 $(USOCKET_BUILD)/.dir:
 	$(Q)mkdir -p $(USOCKET_BUILD) && touch $@

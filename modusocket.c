@@ -81,8 +81,54 @@ void usocket_hook_gil_enter(void) {
 }
 
 void usocket_hook_abort(void) {
-    abort();
+    // A panic in the core is a bug; there is nothing to unwind to. Say so and
+    // stop (a trap works on every port, libc or not).
+    mp_hal_stdout_tx_str("usocket: internal error (Rust panic)\r\n");
+    __builtin_trap();
 }
+
+#if USOCKET_BACKEND_LWIP_RAW
+// The lwIP raw backend's clock, progress and lock (see src/hooks.rs).
+
+#ifndef MICROPY_PY_LWIP_ENTER
+#define MICROPY_PY_LWIP_ENTER
+#define MICROPY_PY_LWIP_REENTER
+#define MICROPY_PY_LWIP_EXIT
+#endif
+
+uint32_t usocket_hook_ticks_ms(void) {
+    return mp_hal_ticks_ms();
+}
+
+void usocket_hook_net_poll(void) {
+    // What mp_event_wait_ms(1) does, minus running pending callbacks (which
+    // may raise): the core checks for those itself and returns EINTR.
+    MICROPY_INTERNAL_EVENT_HOOK;
+    MICROPY_INTERNAL_WFE(1);
+}
+
+// Ports whose lock is MICROPY_PY_PENDSV_ENTER (stm32, mimxrt) keep the
+// previous IRQ priority in `atomic_state`; it travels through the core.
+uint32_t usocket_hook_lwip_enter(void) {
+    #if defined(MICROPY_PY_PENDSV_ENTER)
+    MICROPY_PY_LWIP_ENTER
+    return atomic_state;
+    #else
+    MICROPY_PY_LWIP_ENTER
+    return 0;
+    #endif
+}
+
+void usocket_hook_lwip_exit(uint32_t state) {
+    #if defined(MICROPY_PY_PENDSV_ENTER)
+    uint32_t atomic_state = state;
+    MICROPY_PY_LWIP_EXIT
+    #else
+    (void)state;
+    MICROPY_PY_LWIP_EXIT
+    #endif
+}
+#endif
 
 /******************************************************************************/
 // Statuses and exceptions

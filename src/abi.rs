@@ -86,8 +86,11 @@ pub unsafe extern "C" fn usocket_open(s: *mut Socket, family: i32, sock_type: i3
     match Socket::open(family, sock_type, proto) {
         Ok(new) => {
             // SAFETY: s is a valid closed socket (see usocket_init_closed);
-            // overwriting it leaks nothing.
-            unsafe { core::ptr::write(s, new) };
+            // overwriting it leaks nothing. It stays at this address.
+            unsafe {
+                core::ptr::write(s, new);
+                (*s).attach();
+            }
             0
         }
         Err(e) => e.status(),
@@ -133,8 +136,12 @@ pub unsafe extern "C" fn usocket_accept(s: *mut Socket, new: *mut Socket, peer: 
     // SAFETY: see `sock`; peer is writable.
     match unsafe { sock(s) }.accept(unsafe { &mut *peer }) {
         Ok(accepted) => {
-            // SAFETY: new is a distinct, closed usocket_t.
-            unsafe { core::ptr::write(new, accepted) };
+            // SAFETY: new is a distinct, closed usocket_t, and stays at
+            // this address.
+            unsafe {
+                core::ptr::write(new, accepted);
+                (*new).attach();
+            }
             0
         }
         Err(e) => e.status(),

@@ -12,6 +12,55 @@ extern "C" {
     fn usocket_hook_abort() -> !;
 }
 
+// The lwIP raw backend also needs the port's clock, a way to let lwIP run
+// (service the network driver and lwIP's timers) while it waits, and the
+// port's lwIP lock (MICROPY_PY_LWIP_ENTER/EXIT).
+#[cfg(usocket_backend = "lwip_raw")]
+extern "C" {
+    /// mp_hal_ticks_ms().
+    fn usocket_hook_ticks_ms() -> u32;
+    /// Lets lwIP make progress once: poll the network driver and run lwIP's
+    /// timers (or wait for the interrupt that does), without raising.
+    fn usocket_hook_net_poll();
+    /// Takes the port's lwIP lock; the value goes back to `usocket_hook_lwip_exit`.
+    fn usocket_hook_lwip_enter() -> u32;
+    fn usocket_hook_lwip_exit(state: u32);
+}
+
+#[cfg(usocket_backend = "lwip_raw")]
+pub fn ticks_ms() -> u32 {
+    // SAFETY: mp_hal_ticks_ms has no preconditions.
+    unsafe { usocket_hook_ticks_ms() }
+}
+
+#[cfg(usocket_backend = "lwip_raw")]
+pub fn net_poll() {
+    // SAFETY: runs lwIP's input and timers outside any lwIP lock we hold
+    // (callers release it first); cannot raise.
+    unsafe { usocket_hook_net_poll() }
+}
+
+/// The port's lwIP lock, held while this guard lives: lwIP callbacks (which
+/// may run from an interrupt on real boards) cannot touch socket state then.
+#[cfg(usocket_backend = "lwip_raw")]
+pub struct LwipLock(u32);
+
+#[cfg(usocket_backend = "lwip_raw")]
+impl LwipLock {
+    pub fn take() -> LwipLock {
+        // SAFETY: paired with the exit in Drop.
+        LwipLock(unsafe { usocket_hook_lwip_enter() })
+    }
+}
+
+#[cfg(usocket_backend = "lwip_raw")]
+impl Drop for LwipLock {
+    fn drop(&mut self) {
+        // SAFETY: releases what `take` acquired, with its saved state.
+        unsafe { usocket_hook_lwip_exit(self.0) }
+    }
+}
+
 /// Is there something pending that must interrupt a wait?
 pub fn pending() -> bool {
     // SAFETY: the shim defines this as a plain read of interpreter state; it

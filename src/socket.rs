@@ -61,6 +61,13 @@ impl Socket {
         self.sys.is_open()
     }
 
+    /// Tells the backend the socket is at its final address (inside the
+    /// MicroPython object): stacks that call back with a pointer to it (lwIP)
+    /// register it now. Called once after open/accept placed it.
+    pub fn attach(&mut self) {
+        sys::attach(&mut self.sys);
+    }
+
     fn check_open(&self) -> Result<()> {
         if self.is_open() {
             Ok(())
@@ -84,7 +91,7 @@ impl Socket {
 
     fn set_handle_nonblocking(&mut self, on: bool) -> Result<()> {
         if self.flags().contains(Flags::FD_NONBLOCKING) != on {
-            sys::set_nonblocking(&self.sys, on)?;
+            sys::set_nonblocking(&mut self.sys, on)?;
             let mut f = self.flags();
             f.set(Flags::FD_NONBLOCKING, on);
             self.flags = f.bits();
@@ -111,13 +118,13 @@ impl Socket {
         interest: Interest,
         dont_wait: bool,
         deadline: &mut Option<Deadline>,
-        mut attempt: impl FnMut(&sys::State) -> Result<T>,
+        mut attempt: impl FnMut(&mut sys::State) -> Result<T>,
     ) -> Result<T> {
         self.check_open()?;
         let timeout = if dont_wait { Timeout::NonBlocking } else { self.timeout() };
-        let kernel_blocks = !dont_wait && !self.flags().contains(Flags::FD_NONBLOCKING);
+        let kernel_blocks = sys::HAS_BLOCKING_CALLS && !dont_wait && !self.flags().contains(Flags::FD_NONBLOCKING);
         loop {
-            let r = if kernel_blocks { hooks::without_gil(|| attempt(&self.sys)) } else { attempt(&self.sys) };
+            let r = if kernel_blocks { hooks::without_gil(|| attempt(&mut self.sys)) } else { attempt(&mut self.sys) };
             match r {
                 Err(Errno::EINTR) => {
                     if hooks::pending() {
@@ -146,12 +153,12 @@ impl Socket {
 
     pub fn bind(&mut self, addr: &SockAddr) -> Result<()> {
         self.check_open()?;
-        sys::bind(&self.sys, addr)
+        sys::bind(&mut self.sys, addr)
     }
 
     pub fn listen(&mut self, backlog: i32) -> Result<()> {
         self.check_open()?;
-        sys::listen(&self.sys, backlog.max(0))
+        sys::listen(&mut self.sys, backlog.max(0))
     }
 
     /// The accepted socket starts blocking (timeout None), whatever the
@@ -180,7 +187,7 @@ impl Socket {
     }
 
     fn connect_nonblocking(&mut self, addr: &SockAddr) -> Result<()> {
-        match sys::connect(&self.sys, addr) {
+        match sys::connect(&mut self.sys, addr) {
             Ok(()) => return Ok(()),
             Err(e) if e == Errno::EINPROGRESS || e.is_would_block() => {}
             Err(e) => return Err(e),
@@ -192,7 +199,7 @@ impl Socket {
                 r => r?,
             };
             if self.wait(Interest::Write, wait)? {
-                return sys::connect_result(&self.sys);
+                return sys::connect_result(&mut self.sys);
             }
         }
     }
@@ -238,17 +245,17 @@ impl Socket {
 
     pub fn shutdown(&mut self, how: i32) -> Result<()> {
         self.check_open()?;
-        sys::shutdown(&self.sys, how)
+        sys::shutdown(&mut self.sys, how)
     }
 
     pub fn set_option(&mut self, level: i32, name: i32, value: &[u8]) -> Result<()> {
         self.check_open()?;
-        sys::setsockopt(&self.sys, level, name, value)
+        sys::setsockopt(&mut self.sys, level, name, value)
     }
 
     pub fn get_option(&mut self, level: i32, name: i32, out: &mut [u8]) -> Result<usize> {
         self.check_open()?;
-        sys::getsockopt(&self.sys, level, name, out)
+        sys::getsockopt(&mut self.sys, level, name, out)
     }
 
     pub fn local_addr(&self) -> Result<SockAddr> {

@@ -83,6 +83,9 @@ pub fn open(family: i32, sock_type: i32, proto: i32) -> Result<State> {
     Ok(State { fd })
 }
 
+/// Nothing to register: the kernel never calls back.
+pub fn attach(_st: &mut State) {}
+
 pub fn close(st: &mut State) {
     if st.fd >= 0 {
         // The descriptor is released even when close reports EINTR (Linux), so
@@ -457,11 +460,7 @@ pub fn gai_message(code: i32) -> *const u8 {
 }
 
 /// EAI codes are negative in glibc; the module reports them negative on every
-/// platform (like MicroPython's other ports), so convert both ways here.
-pub fn gai_to_reported(code: i32) -> i32 {
-    -code.abs()
-}
-
+/// platform (like MicroPython's other ports).
 pub fn gai_from_reported(reported: i32) -> i32 {
     if libc::EAI_NONAME < 0 {
         reported

@@ -1,0 +1,35 @@
+# MPS2-AN385 (Cortex-M3) with a network: QEMU's LAN9118 Ethernet controller,
+# lwIP 2.2 (NO_SYS=1, polled) and the usocket module as `socket`.
+# Build with MicroPython's qemu port: make BOARD_DIR=<this dir> (see the
+# top-level Makefile: make firmware-qemu).
+
+QEMU_ARCH = arm
+QEMU_MACHINE = mps2-an385
+
+CFLAGS += -mthumb -mcpu=cortex-m3 -mfloat-abi=soft
+CFLAGS += -DQEMU_SOC_MPS2
+CFLAGS += -DMICROPY_HW_MCU_NAME='"Cortex-M3"'
+CFLAGS += -DMP_CONFIGFILE='"mpconfigboard_net.h"'
+
+LDSCRIPT = mcu/arm/mps2.ld
+
+SRC_BOARD_O = shared/runtime/gchelper_native.o shared/runtime/gchelper_thumb2.o
+
+MPY_CROSS_FLAGS += -march=armv7m
+
+# lwIP from lib/lwip (the top-level Makefile links it to Debian's lwIP source).
+MICROPY_PY_LWIP = 1
+
+# Which socket module the firmware has: usocket (this project, the default)
+# or modlwip (MicroPython's own, for side-by-side measurements).
+MPS2_NET_SOCKET ?= usocket
+ifeq ($(MPS2_NET_SOCKET),usocket)
+CFLAGS += -DMPS2_NET_USOCKET=1
+USOCKET_RUST_TARGET = thumbv7m-none-eabi
+endif
+
+INC += -I$(BOARD_DIR)
+SRC_C += $(BOARD_DIR)/board_net.c $(BOARD_DIR)/lan9118.c
+
+FROZEN_MANIFEST = $(BOARD_DIR)/manifest.py
+MICROPY_HEAP_SIZE = 262144

@@ -1,0 +1,1159 @@
+//! lwIP's raw API (NO_SYS=1), for bare-metal ports: the stack calls back
+//! into this file when data, connections or errors arrive, and every socket
+//! keeps what arrived in its own state, so each primitive below answers at
+//! once from that state ("would block" when there is nothing). Waiting is
+//! [`wait`]: let lwIP run (the port's poll hook) until the state changes.
+//!
+//! Socket states, and what each primitive sees:
+//!
+//! | `conn`       | recv            | send          | readiness        |
+//! |--------------|-----------------|---------------|------------------|
+//! | New          | ENOTCONN        | ENOTCONN      | WR, HUP (TCP)    |
+//! | Listening    | ENOTCONN        | ENOTCONN      | RD if queued     |
+//! | Connecting   | would block     | would block   | none             |
+//! | Connected    | data / block    | data / block  | RD, WR           |
+//! | PeerClosed   | data, then 0    | allowed       | RD, WR           |
+//! | Failed(e)    | e once, then 0  | e             | ERR, HUP, RD     |
+//!
+//! lwIP errors map to errno in [`errno_of`], the one table for this backend.
+
+use core::ffi::c_void;
+use core::ptr;
+
+use crate::addr::{AddrInfo, SockAddr};
+use crate::consts;
+use crate::errno::{Error, Errno, Result};
+use crate::hooks::{self, LwipLock};
+use crate::poll::{Interest, PollFlags};
+use crate::timeout::Wait;
+
+#[allow(non_camel_case_types, non_upper_case_globals, non_snake_case, dead_code, clippy::all)]
+mod ffi {
+    include!(concat!(env!("OUT_DIR"), "/lwip_ffi.rs"));
+}
+use ffi::*;
+
+/// lwIP sockets have no file descriptors: `select.poll` asks the socket
+/// (ioctl MP_STREAM_POLL) instead.
+pub(crate) const HAS_BLOCKING_CALLS: bool = false;
+
+/// Connections waiting in a listener for accept(); listen() caps the
+/// backlog to this.
+pub const USOCKET_LWIP_ACCEPT_MAX: usize = 8;
+/// Datagrams a UDP socket keeps until recvfrom() takes them; more are dropped.
+pub const USOCKET_LWIP_UDP_QUEUE: usize = 4;
+
+const KIND_NONE: u8 = 0;
+const KIND_TCP: u8 = 1;
+const KIND_UDP: u8 = 2;
+
+const CONN_NEW: u8 = 0;
+const CONN_LISTENING: u8 = 1;
+const CONN_CONNECTING: u8 = 2;
+const CONN_CONNECTED: u8 = 3;
+const CONN_PEER_CLOSED: u8 = 4;
+const CONN_FAILED: u8 = 5;
+
+/// `flags` bits.
+const FLAG_ABORT_ON_CLOSE: u8 = 1; // SO_LINGER with a zero timeout
+const FLAG_RD_SHUT: u8 = 2; // shutdown(SHUT_RD): recv says end of stream
+const FLAG_REUSEADDR: u8 = 4;
+
+/// One received datagram and where it came from.
+#[repr(C)]
+pub struct Datagram {
+    pub p: *mut c_void,
+    pub from: SockAddr,
+}
+
+/// The backend's part of a socket.
+///
+/// Invariants: `pcb` is a `tcp_pcb` (kind TCP) or `udp_pcb` (kind UDP) whose
+/// callback argument is this struct's address, or null once closed or after
+/// lwIP freed it (tcp_err). `rx` is a pbuf chain owned here, `rx_off` bytes of
+/// its first pbuf already read. `acceptq` slots hold owned, not yet accepted
+/// pcbs (null: that connection died while waiting); `udpq` owns its pbufs.
+#[repr(C)]
+pub struct State {
+    pub pcb: *mut c_void,
+    pub kind: u8,
+    pub conn: u8,
+    pub flags: u8,
+    pub family_v6: u8,
+    /// errno of a failure not yet reported (SO_ERROR, or the next call).
+    pub error: i32,
+    pub rx: *mut c_void,
+    pub rx_off: u16,
+    pub aq_head: u8,
+    pub aq_len: u8,
+    pub aq_cap: u8,
+    pub uq_head: u8,
+    pub uq_len: u8,
+    pub acceptq: [*mut c_void; USOCKET_LWIP_ACCEPT_MAX],
+    pub udpq: [Datagram; USOCKET_LWIP_UDP_QUEUE],
+}
+
+const EMPTY_DATAGRAM: Datagram = Datagram { p: ptr::null_mut(), from: SockAddr::zeroed() };
+
+impl State {
+    pub(crate) const CLOSED: State = State {
+        pcb: ptr::null_mut(),
+        kind: KIND_NONE,
+        conn: CONN_NEW,
+        flags: 0,
+        family_v6: 0,
+        error: 0,
+        rx: ptr::null_mut(),
+        rx_off: 0,
+        aq_head: 0,
+        aq_len: 0,
+        aq_cap: 0,
+        uq_head: 0,
+        uq_len: 0,
+        acceptq: [ptr::null_mut(); USOCKET_LWIP_ACCEPT_MAX],
+        udpq: [EMPTY_DATAGRAM; USOCKET_LWIP_UDP_QUEUE],
+    };
+
+    /// Open from socket() until close(), even after the connection failed.
+    pub fn is_open(&self) -> bool {
+        self.kind != KIND_NONE
+    }
+
+    pub fn fileno(&self) -> Option<i32> {
+        None
+    }
+
+    fn tcp(&self) -> *mut tcp_pcb {
+        self.pcb.cast()
+    }
+
+    fn udp(&self) -> *mut udp_pcb {
+        self.pcb.cast()
+    }
+
+    fn as_arg(&mut self) -> *mut c_void {
+        (self as *mut State).cast()
+    }
+
+    fn fail(&mut self, e: Errno) {
+        self.conn = CONN_FAILED;
+        self.error = e.raw();
+    }
+
+    /// The pending error, reported once.
+    fn take_error(&mut self) -> Option<Errno> {
+        match self.error {
+            0 => None,
+            e => {
+                self.error = 0;
+                Some(Errno::from_raw(e))
+            }
+        }
+    }
+}
+
+/// The one table from lwIP's err_t to errno.
+fn errno_of(err: err_t) -> Errno {
+    match err as i32 {
+        x if x == ERR_MEM as i32 => Errno::ENOMEM,
+        x if x == ERR_BUF as i32 => Errno::ENOBUFS,
+        x if x == ERR_TIMEOUT as i32 => Errno::ETIMEDOUT,
+        x if x == ERR_RTE as i32 => Errno::EHOSTUNREACH,
+        x if x == ERR_INPROGRESS as i32 => Errno::EINPROGRESS,
+        x if x == ERR_WOULDBLOCK as i32 => Errno::EWOULDBLOCK,
+        x if x == ERR_USE as i32 => Errno::EADDRINUSE,
+        x if x == ERR_ALREADY as i32 => Errno::EALREADY,
+        x if x == ERR_ISCONN as i32 => Errno::EISCONN,
+        x if x == ERR_CONN as i32 => Errno::ENOTCONN,
+        x if x == ERR_IF as i32 => Errno::EHOSTUNREACH,
+        x if x == ERR_ABRT as i32 => Errno::ECONNABORTED,
+        x if x == ERR_RST as i32 => Errno::ECONNRESET,
+        x if x == ERR_CLSD as i32 => Errno::ENOTCONN,
+        _ => Errno::EINVAL, // ERR_VAL, ERR_ARG and anything unknown
+    }
+}
+
+fn check(err: err_t) -> Result<()> {
+    if err as i32 == ERR_OK as i32 {
+        Ok(())
+    } else {
+        Err(errno_of(err))
+    }
+}
+
+// ---- addresses ----------------------------------------------------------
+
+#[cfg(not(usocket_lwip_ipv6))]
+fn to_ip(a: &SockAddr) -> Result<ip_addr_t> {
+    if a.family != consts::AF_INET {
+        return Err(Errno::EAFNOSUPPORT);
+    }
+    Ok(ip_addr_t { addr: u32::from_ne_bytes(a.ipv4()) })
+}
+
+#[cfg(not(usocket_lwip_ipv6))]
+fn from_ip(ip: &ip_addr_t, port: u16) -> SockAddr {
+    SockAddr::v4(ip.addr.to_ne_bytes(), port)
+}
+
+#[cfg(usocket_lwip_ipv6)]
+fn to_ip(a: &SockAddr) -> Result<ip_addr_t> {
+    // SAFETY: all-zero is a valid ip_addr_t (IPv4 any).
+    let mut ip: ip_addr_t = unsafe { core::mem::zeroed() };
+    if a.family == consts::AF_INET {
+        ip.u_addr.ip4.addr = u32::from_ne_bytes(a.ipv4());
+        ip.type_ = IPADDR_TYPE_V4 as u8;
+    } else {
+        // SAFETY: writing the ip6 member of a zeroed union.
+        unsafe {
+            for i in 0..4 {
+                ip.u_addr.ip6.addr[i] = u32::from_ne_bytes([a.addr[4 * i], a.addr[4 * i + 1], a.addr[4 * i + 2], a.addr[4 * i + 3]]);
+            }
+        }
+        ip.type_ = IPADDR_TYPE_V6 as u8;
+    }
+    Ok(ip)
+}
+
+#[cfg(usocket_lwip_ipv6)]
+fn from_ip(ip: &ip_addr_t, port: u16) -> SockAddr {
+    // SAFETY: `type_` says which union member is valid.
+    unsafe {
+        if ip.type_ == IPADDR_TYPE_V6 as u8 {
+            let mut b = [0u8; 16];
+            for i in 0..4 {
+                b[4 * i..4 * i + 4].copy_from_slice(&ip.u_addr.ip6.addr[i].to_ne_bytes());
+            }
+            SockAddr::v6(b, port, 0, 0)
+        } else {
+            SockAddr::v4(ip.u_addr.ip4.addr.to_ne_bytes(), port)
+        }
+    }
+}
+
+/// Raw `struct sockaddr` bytes mean nothing to lwIP's raw API.
+pub fn sockaddr_from_raw(_bytes: &[u8]) -> Result<SockAddr> {
+    Err(Errno::EAFNOSUPPORT)
+}
+
+// ---- lwIP callbacks -------------------------------------------------------
+// lwIP calls these with the lock held (from the port's poll hook or its
+// interrupt); `arg` is the State they were registered with.
+
+unsafe extern "C" fn on_tcp_recv(arg: *mut c_void, _pcb: *mut tcp_pcb, p: *mut pbuf, err: err_t) -> err_t {
+    // SAFETY: arg is the State registered for this pcb; it lives until close,
+    // which unregisters the callbacks first.
+    let st = unsafe { &mut *arg.cast::<State>() };
+    if p.is_null() {
+        if st.conn == CONN_CONNECTED {
+            st.conn = CONN_PEER_CLOSED;
+        }
+    } else if err as i32 != ERR_OK as i32 {
+        // SAFETY: we own p and drop it.
+        unsafe { pbuf_free(p) };
+    } else if st.rx.is_null() {
+        st.rx = p.cast();
+    } else {
+        // SAFETY: both chains are ours; pbuf_cat takes over p.
+        unsafe { pbuf_cat(st.rx.cast(), p) };
+    }
+    ERR_OK as err_t
+}
+
+unsafe extern "C" fn on_tcp_err(arg: *mut c_void, err: err_t) {
+    // SAFETY: as in on_tcp_recv. lwIP has already freed the pcb.
+    let st = unsafe { &mut *arg.cast::<State>() };
+    st.pcb = ptr::null_mut();
+    let e = errno_of(err);
+    // A connection refused shows up as a reset of the SYN.
+    let e = if st.conn == CONN_CONNECTING && e == Errno::ECONNRESET { Errno::ECONNREFUSED } else { e };
+    st.fail(e);
+}
+
+unsafe extern "C" fn on_tcp_connected(arg: *mut c_void, _pcb: *mut tcp_pcb, _err: err_t) -> err_t {
+    // SAFETY: as in on_tcp_recv.
+    let st = unsafe { &mut *arg.cast::<State>() };
+    st.conn = CONN_CONNECTED;
+    ERR_OK as err_t
+}
+
+/// A connection waiting in the accept queue does not take data yet: lwIP
+/// keeps it and delivers it again once accept() registered the real handler.
+unsafe extern "C" fn on_unaccepted_recv(_arg: *mut c_void, _pcb: *mut tcp_pcb, _p: *mut pbuf, _err: err_t) -> err_t {
+    ERR_BUF as err_t
+}
+
+/// A connection that dies in the accept queue: `arg` is its queue slot.
+unsafe extern "C" fn on_unaccepted_err(arg: *mut c_void, _err: err_t) {
+    // SAFETY: arg points at the listener's queue slot holding this pcb; the
+    // listener clears these callbacks before its slots go away.
+    unsafe { *arg.cast::<*mut c_void>() = ptr::null_mut() };
+}
+
+unsafe extern "C" fn on_tcp_accept(arg: *mut c_void, newpcb: *mut tcp_pcb, err: err_t) -> err_t {
+    // SAFETY: as in on_tcp_recv (arg is the listener).
+    let st = unsafe { &mut *arg.cast::<State>() };
+    if newpcb.is_null() || err as i32 != ERR_OK as i32 {
+        return ERR_VAL as err_t;
+    }
+    if st.aq_len >= st.aq_cap {
+        // Queue full: refuse, as a full backlog does.
+        // SAFETY: newpcb is ours to abort; returning ERR_ABRT tells lwIP.
+        unsafe { tcp_abort(newpcb) };
+        return ERR_ABRT as err_t;
+    }
+    let i = (st.aq_head as usize + st.aq_len as usize) % USOCKET_LWIP_ACCEPT_MAX;
+    st.acceptq[i] = newpcb.cast();
+    st.aq_len += 1;
+    let slot: *mut *mut c_void = &mut st.acceptq[i];
+    // SAFETY: registering callbacks on a pcb lwIP just gave us.
+    unsafe {
+        tcp_arg(newpcb, slot.cast());
+        tcp_recv(newpcb, Some(on_unaccepted_recv));
+        tcp_err(newpcb, Some(on_unaccepted_err));
+    }
+    ERR_OK as err_t
+}
+
+unsafe extern "C" fn on_udp_recv(arg: *mut c_void, _pcb: *mut udp_pcb, p: *mut pbuf, addr: *const ip_addr_t, port: u16) {
+    // SAFETY: as in on_tcp_recv.
+    let st = unsafe { &mut *arg.cast::<State>() };
+    if st.uq_len as usize >= USOCKET_LWIP_UDP_QUEUE || addr.is_null() {
+        // SAFETY: we own p; a full queue drops the datagram, as UDP may.
+        unsafe { pbuf_free(p) };
+        return;
+    }
+    let i = (st.uq_head as usize + st.uq_len as usize) % USOCKET_LWIP_UDP_QUEUE;
+    // SAFETY: addr is valid for the duration of the callback.
+    st.udpq[i] = Datagram { p: p.cast(), from: from_ip(unsafe { &*addr }, port) };
+    st.uq_len += 1;
+}
+
+/// Registers this State (now at its final address) as the callback argument.
+fn register_tcp(st: &mut State) {
+    let arg = st.as_arg();
+    // SAFETY: st.pcb is a live tcp_pcb owned by st.
+    unsafe {
+        tcp_arg(st.tcp(), arg);
+        tcp_recv(st.tcp(), Some(on_tcp_recv));
+        tcp_err(st.tcp(), Some(on_tcp_err));
+    }
+}
+
+// ---- primitives -----------------------------------------------------------
+
+pub fn open(family: i32, sock_type: i32, _proto: i32) -> Result<State> {
+    let v6 = if family == consts::AF_INET {
+        false
+    } else if family == consts::AF_INET6 && cfg!(usocket_lwip_ipv6) {
+        true
+    } else {
+        return Err(Errno::EAFNOSUPPORT);
+    };
+    let ip_type = if v6 { IPADDR_TYPE_V6 } else { IPADDR_TYPE_V4 } as u8;
+    let _lock = LwipLock::take();
+    let (pcb, kind) = if sock_type == consts::SOCK_STREAM {
+        // SAFETY: allocates a pcb; null means out of memory.
+        (unsafe { tcp_new_ip_type(ip_type) }.cast::<c_void>(), KIND_TCP)
+    } else if sock_type == consts::SOCK_DGRAM {
+        // SAFETY: as above.
+        (unsafe { udp_new_ip_type(ip_type) }.cast::<c_void>(), KIND_UDP)
+    } else {
+        return Err(Errno::EINVAL);
+    };
+    if pcb.is_null() {
+        return Err(Errno::ENOMEM);
+    }
+    Ok(State { pcb, kind, family_v6: v6 as u8, ..State::CLOSED })
+}
+
+/// Called once the State is at its final address (inside the MicroPython
+/// object): from now on lwIP may call back with it.
+pub fn attach(st: &mut State) {
+    if st.pcb.is_null() {
+        return;
+    }
+    let _lock = LwipLock::take();
+    let arg = st.as_arg();
+    match st.kind {
+        KIND_TCP => register_tcp(st),
+        // SAFETY: a live udp_pcb owned by st.
+        KIND_UDP => unsafe { udp_recv(st.udp(), Some(on_udp_recv), arg) },
+        _ => {}
+    }
+}
+
+fn free_chain(p: *mut c_void) {
+    if !p.is_null() {
+        // SAFETY: an owned pbuf chain, freed once.
+        unsafe { pbuf_free(p.cast()) };
+    }
+}
+
+pub fn close(st: &mut State) {
+    if st.kind == KIND_NONE {
+        return;
+    }
+    let _lock = LwipLock::take();
+    match st.kind {
+        KIND_TCP => {
+            // Connections still waiting for accept() are dropped.
+            for slot in st.acceptq.iter_mut() {
+                let pcb: *mut tcp_pcb = slot.cast();
+                if !pcb.is_null() {
+                    // SAFETY: an owned, unaccepted pcb: detach, then abort.
+                    unsafe {
+                        tcp_arg(pcb, ptr::null_mut());
+                        tcp_err(pcb, None);
+                        tcp_recv(pcb, None);
+                        tcp_abort(pcb);
+                    }
+                    *slot = ptr::null_mut();
+                }
+            }
+            let pcb = st.tcp();
+            if !pcb.is_null() {
+                // SAFETY: detach every callback from a pcb we own, then close
+                // it; lwIP finishes the close in the background or, if it
+                // cannot (no memory) or SO_LINGER 0 asked for it, we abort.
+                unsafe {
+                    tcp_arg(pcb, ptr::null_mut());
+                    if st.conn != CONN_LISTENING {
+                        tcp_recv(pcb, None);
+                        tcp_err(pcb, None);
+                        tcp_sent(pcb, None);
+                    } else {
+                        tcp_accept(pcb, None);
+                    }
+                    if st.flags & FLAG_ABORT_ON_CLOSE != 0 && st.conn != CONN_LISTENING {
+                        tcp_abort(pcb);
+                    } else if tcp_close(pcb) as i32 != ERR_OK as i32 {
+                        tcp_abort(pcb);
+                    }
+                }
+            }
+            free_chain(st.rx);
+        }
+        KIND_UDP => {
+            if !st.pcb.is_null() {
+                // SAFETY: an owned udp_pcb, removed once.
+                unsafe { udp_remove(st.udp()) };
+            }
+            for d in st.udpq.iter_mut() {
+                free_chain(d.p);
+                d.p = ptr::null_mut();
+            }
+        }
+        _ => {}
+    }
+    *st = State::CLOSED;
+}
+
+pub fn set_nonblocking(_st: &State, _on: bool) -> Result<()> {
+    Ok(())
+}
+
+pub fn bind(st: &mut State, addr: &SockAddr) -> Result<()> {
+    let ip = to_ip(addr)?;
+    let _lock = LwipLock::take();
+    if st.pcb.is_null() {
+        return Err(st.take_error().unwrap_or(Errno::EINVAL));
+    }
+    // SAFETY: a live pcb of the right kind; ip lives across the call.
+    check(unsafe {
+        match st.kind {
+            KIND_TCP => tcp_bind(st.tcp(), &ip, addr.port),
+            _ => udp_bind(st.udp(), &ip, addr.port),
+        }
+    })
+}
+
+pub fn listen(st: &mut State, backlog: i32) -> Result<()> {
+    let _lock = LwipLock::take();
+    if st.kind != KIND_TCP || st.pcb.is_null() {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if st.conn != CONN_NEW {
+        return Err(Errno::EINVAL);
+    }
+    let cap = (backlog.max(1) as usize).min(USOCKET_LWIP_ACCEPT_MAX) as u8;
+    let mut err: err_t = ERR_OK as err_t;
+    // SAFETY: listening frees the old pcb and returns a smaller one (or null
+    // with err set, the old pcb untouched).
+    let lpcb = unsafe { tcp_listen_with_backlog_and_err(st.tcp(), cap, &mut err) };
+    if lpcb.is_null() {
+        return Err(errno_of(err));
+    }
+    st.pcb = lpcb.cast();
+    st.conn = CONN_LISTENING;
+    st.aq_cap = cap;
+    let arg = st.as_arg();
+    // SAFETY: a live listening pcb owned by st.
+    unsafe {
+        tcp_arg(lpcb, arg);
+        tcp_accept(lpcb, Some(on_tcp_accept));
+    }
+    Ok(())
+}
+
+/// Takes the oldest queued connection; the new State is attached by the core
+/// once it sits in its own MicroPython object.
+pub fn accept(st: &mut State, peer: &mut SockAddr) -> Result<State> {
+    let _lock = LwipLock::take();
+    if st.conn != CONN_LISTENING {
+        return Err(Errno::EINVAL);
+    }
+    while st.aq_len > 0 {
+        let i = st.aq_head as usize;
+        let pcb: *mut tcp_pcb = st.acceptq[i].cast();
+        st.acceptq[i] = ptr::null_mut();
+        st.aq_head = ((i + 1) % USOCKET_LWIP_ACCEPT_MAX) as u8;
+        st.aq_len -= 1;
+        if pcb.is_null() {
+            continue; // died while queued
+        }
+        // SAFETY: a live pcb we own; until attach() the only callbacks that
+        // can run are the unaccepted ones, and not while we hold the lock.
+        unsafe {
+            tcp_arg(pcb, ptr::null_mut());
+            tcp_err(pcb, None);
+            *peer = from_ip(&(*pcb).remote_ip, (*pcb).remote_port);
+        }
+        return Ok(State { pcb: pcb.cast(), kind: KIND_TCP, conn: CONN_CONNECTED, family_v6: st.family_v6, ..State::CLOSED });
+    }
+    Err(Errno::EAGAIN)
+}
+
+pub fn connect(st: &mut State, addr: &SockAddr) -> Result<()> {
+    let ip = to_ip(addr)?;
+    let _lock = LwipLock::take();
+    if st.pcb.is_null() {
+        return Err(st.take_error().unwrap_or(Errno::EBADF));
+    }
+    match st.kind {
+        KIND_TCP => match st.conn {
+            CONN_NEW => {
+                // SAFETY: a live, unconnected tcp_pcb; ip lives across the call.
+                check(unsafe { tcp_connect(st.tcp(), &ip, addr.port, Some(on_tcp_connected)) })?;
+                st.conn = CONN_CONNECTING;
+                Err(Errno::EINPROGRESS)
+            }
+            CONN_CONNECTING => Err(Errno::EALREADY),
+            CONN_LISTENING => Err(Errno::EISCONN),
+            _ => Err(Errno::EISCONN),
+        },
+        // SAFETY: a live udp_pcb.
+        _ => check(unsafe { udp_connect(st.udp(), &ip, addr.port) }),
+    }
+}
+
+/// The outcome of a connect that was in progress.
+pub fn connect_result(st: &mut State) -> Result<()> {
+    let _lock = LwipLock::take();
+    match st.conn {
+        CONN_CONNECTED | CONN_PEER_CLOSED => Ok(()),
+        CONN_FAILED => Err(st.take_error().unwrap_or(Errno::ECONNABORTED)),
+        _ => Err(Errno::EINPROGRESS),
+    }
+}
+
+fn send_stream(st: &mut State, buf: &[u8]) -> Result<usize> {
+    match st.conn {
+        CONN_CONNECTED | CONN_PEER_CLOSED => {}
+        CONN_CONNECTING => return Err(Errno::EAGAIN),
+        CONN_FAILED => return Err(st.take_error().unwrap_or(Errno::EPIPE)),
+        _ => return Err(Errno::ENOTCONN),
+    }
+    let pcb = st.tcp();
+    // SAFETY: a live connected pcb (pcb is nulled by on_tcp_err on failure,
+    // which also sets CONN_FAILED).
+    let (room, queued) = unsafe { ((*pcb).snd_buf as usize, (*pcb).snd_queuelen as usize) };
+    let n = buf.len().min(room).min(u16::MAX as usize);
+    if n == 0 || queued >= consts::TCP_SND_QUEUELEN as usize {
+        return Err(Errno::EAGAIN);
+    }
+    // SAFETY: copies n bytes of buf into lwIP's buffers.
+    let err = unsafe { tcp_write(pcb, buf.as_ptr().cast(), n as u16, consts::TCP_WRITE_FLAG_COPY as u8) };
+    if err as i32 == ERR_MEM as i32 {
+        return Err(Errno::EAGAIN); // no memory for segments now: wait for ACKs
+    }
+    check(err)?;
+    // SAFETY: as above; output errors are retried by lwIP's timers.
+    unsafe { tcp_output(pcb) };
+    Ok(n)
+}
+
+fn send_datagram(st: &mut State, buf: &[u8], to: Option<&SockAddr>) -> Result<usize> {
+    if buf.len() > u16::MAX as usize {
+        return Err(Errno::EINVAL);
+    }
+    let ip = match to {
+        Some(a) => Some(to_ip(a)?),
+        None => None,
+    };
+    // SAFETY: a RAM pbuf of the datagram's size, filled, sent and freed here.
+    unsafe {
+        let p = pbuf_alloc(PBUF_TRANSPORT, buf.len() as u16, PBUF_RAM);
+        if p.is_null() {
+            return Err(Errno::ENOMEM);
+        }
+        if !buf.is_empty() {
+            pbuf_take(p, buf.as_ptr().cast(), buf.len() as u16);
+        }
+        let err = match (&ip, to) {
+            (Some(ip), Some(a)) => udp_sendto(st.udp(), p, ip, a.port),
+            _ => udp_send(st.udp(), p),
+        };
+        pbuf_free(p);
+        check(err).map(|()| buf.len())
+    }
+}
+
+pub fn send(st: &mut State, buf: &[u8], _flags: i32) -> Result<usize> {
+    let _lock = LwipLock::take();
+    match st.kind {
+        KIND_TCP => send_stream(st, buf),
+        // SAFETY: reading remote_port of a live udp_pcb.
+        _ if unsafe { (*st.udp()).remote_port } == 0 => Err(Errno::ENOTCONN),
+        _ => send_datagram(st, buf, None),
+    }
+}
+
+pub fn sendto(st: &mut State, buf: &[u8], _flags: i32, to: &SockAddr) -> Result<usize> {
+    let _lock = LwipLock::take();
+    match st.kind {
+        KIND_TCP => send_stream(st, buf),
+        _ => send_datagram(st, buf, Some(to)),
+    }
+}
+
+fn recv_stream(st: &mut State, buf: &mut [u8], flags: i32) -> Result<usize> {
+    if st.flags & FLAG_RD_SHUT != 0 {
+        return Ok(0);
+    }
+    if st.rx.is_null() {
+        return match st.conn {
+            CONN_CONNECTED | CONN_CONNECTING => Err(Errno::EAGAIN),
+            CONN_PEER_CLOSED => Ok(0),
+            // A failure is reported once; after it the stream has ended.
+            CONN_FAILED => st.take_error().map_or(Ok(0), Err),
+            _ => Err(Errno::ENOTCONN),
+        };
+    }
+    let p: *mut pbuf = st.rx.cast();
+    // SAFETY: rx is an owned chain with tot_len > rx_off bytes left.
+    let avail = unsafe { (*p).tot_len } as usize - st.rx_off as usize;
+    let n = buf.len().min(avail).min(u16::MAX as usize);
+    // SAFETY: copies n bytes out of the chain into buf.
+    unsafe { pbuf_copy_partial(p, buf.as_mut_ptr().cast(), n as u16, st.rx_off) };
+    if flags & consts::MSG_PEEK != 0 {
+        return Ok(n);
+    }
+    // Drop the pbufs read to the end.
+    let mut off = st.rx_off as usize + n;
+    let mut head = p;
+    // SAFETY: walking and freeing the front of our own chain one pbuf at a
+    // time (pbuf_dechain keeps the rest referenced).
+    unsafe {
+        while !head.is_null() && off >= (*head).len as usize && off > 0 {
+            off -= (*head).len as usize;
+            let rest = pbuf_dechain(head);
+            pbuf_free(head);
+            head = rest;
+        }
+    }
+    st.rx = head.cast();
+    st.rx_off = if head.is_null() { 0 } else { off as u16 };
+    if !st.pcb.is_null() {
+        // SAFETY: opens the receive window by what the user consumed.
+        unsafe { tcp_recved(st.tcp(), n as u16) };
+    }
+    Ok(n)
+}
+
+fn recv_datagram(st: &mut State, buf: &mut [u8], flags: i32, from: Option<&mut SockAddr>) -> Result<usize> {
+    if st.uq_len == 0 {
+        return Err(Errno::EAGAIN);
+    }
+    let i = st.uq_head as usize;
+    let d = &mut st.udpq[i];
+    let p: *mut pbuf = d.p.cast();
+    // SAFETY: an owned datagram pbuf.
+    let n = buf.len().min(unsafe { (*p).tot_len } as usize);
+    // SAFETY: copies n bytes out of it.
+    unsafe { pbuf_copy_partial(p, buf.as_mut_ptr().cast(), n as u16, 0) };
+    if let Some(f) = from {
+        *f = d.from;
+    }
+    if flags & consts::MSG_PEEK == 0 {
+        free_chain(d.p);
+        d.p = ptr::null_mut();
+        st.uq_head = ((i + 1) % USOCKET_LWIP_UDP_QUEUE) as u8;
+        st.uq_len -= 1;
+    }
+    Ok(n)
+}
+
+pub fn recv(st: &mut State, buf: &mut [u8], flags: i32) -> Result<usize> {
+    let _lock = LwipLock::take();
+    match st.kind {
+        KIND_TCP => recv_stream(st, buf, flags),
+        _ => recv_datagram(st, buf, flags, None),
+    }
+}
+
+pub fn recvfrom(st: &mut State, buf: &mut [u8], flags: i32, from: &mut SockAddr) -> Result<usize> {
+    let _lock = LwipLock::take();
+    match st.kind {
+        KIND_TCP => {
+            let n = recv_stream(st, buf, flags)?;
+            if !st.pcb.is_null() {
+                // SAFETY: reading the remote address of a live pcb.
+                unsafe { *from = from_ip(&(*st.tcp()).remote_ip, (*st.tcp()).remote_port) };
+            }
+            Ok(n)
+        }
+        _ => recv_datagram(st, buf, flags, Some(from)),
+    }
+}
+
+pub fn shutdown(st: &mut State, how: i32) -> Result<()> {
+    let _lock = LwipLock::take();
+    if st.kind != KIND_TCP {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if st.pcb.is_null() || !matches!(st.conn, CONN_CONNECTED | CONN_PEER_CLOSED) {
+        return Err(Errno::ENOTCONN);
+    }
+    let (rd, wr) = match how {
+        x if x == consts::SHUT_RD => (true, false),
+        x if x == consts::SHUT_WR => (false, true),
+        x if x == consts::SHUT_RDWR => (true, true),
+        _ => return Err(Errno::EINVAL),
+    };
+    if rd {
+        st.flags |= FLAG_RD_SHUT;
+        free_chain(st.rx);
+        st.rx = ptr::null_mut();
+        st.rx_off = 0;
+    }
+    if wr {
+        // Only the sending side is shut in lwIP: reading on needs the pcb.
+        // SAFETY: a live connected pcb.
+        check(unsafe { tcp_shutdown(st.tcp(), 0, 1) })?;
+    }
+    Ok(())
+}
+
+fn read_int(value: &[u8]) -> Result<i32> {
+    let b: [u8; 4] = value.get(..4).and_then(|s| s.try_into().ok()).ok_or(Errno::EINVAL)?;
+    Ok(i32::from_ne_bytes(b))
+}
+
+/// so_options of either pcb kind (the field is common to both).
+fn so_options(st: &State) -> *mut u8 {
+    // SAFETY: callers check the pcb is live; both structs start with the
+    // same IP_PCB fields.
+    unsafe {
+        match st.kind {
+            KIND_TCP => ptr::addr_of_mut!((*st.tcp()).so_options),
+            _ => ptr::addr_of_mut!((*st.udp()).so_options),
+        }
+    }
+}
+
+pub fn setsockopt(st: &mut State, level: i32, name: i32, value: &[u8]) -> Result<()> {
+    let _lock = LwipLock::take();
+    if st.pcb.is_null() {
+        return Err(st.take_error().unwrap_or(Errno::EINVAL));
+    }
+    let set_bit = |st: &State, bit: u32, on: bool| {
+        // SAFETY: the pcb is live (checked above).
+        unsafe {
+            let o = so_options(st);
+            *o = if on { *o | bit as u8 } else { *o & !(bit as u8) };
+        }
+    };
+    match (level, name) {
+        (consts::SOL_SOCKET, consts::SO_REUSEADDR) => {
+            let on = read_int(value)? != 0;
+            set_bit(st, consts::SOF_REUSEADDR as u32, on);
+            if on {
+                st.flags |= FLAG_REUSEADDR;
+            } else {
+                st.flags &= !FLAG_REUSEADDR;
+            }
+        }
+        (consts::SOL_SOCKET, consts::SO_BROADCAST) => set_bit(st, consts::SOF_BROADCAST as u32, read_int(value)? != 0),
+        (consts::SOL_SOCKET, consts::SO_KEEPALIVE) => set_bit(st, consts::SOF_KEEPALIVE as u32, read_int(value)? != 0),
+        (consts::SOL_SOCKET, consts::SO_LINGER) => {
+            // struct linger { int l_onoff; int l_linger; }
+            let on = read_int(value)? != 0;
+            let secs = read_int(value.get(4..).ok_or(Errno::EINVAL)?)?;
+            if on && secs == 0 {
+                st.flags |= FLAG_ABORT_ON_CLOSE;
+            } else {
+                st.flags &= !FLAG_ABORT_ON_CLOSE;
+            }
+        }
+        (consts::IPPROTO_TCP, consts::TCP_NODELAY) if st.kind == KIND_TCP => {
+            let on = read_int(value)? != 0;
+            // SAFETY: a live tcp_pcb.
+            unsafe {
+                let f = &mut (*st.tcp()).flags;
+                *f = if on { *f | consts::TF_NODELAY as tcpflags_t } else { *f & !(consts::TF_NODELAY as tcpflags_t) };
+            }
+        }
+        (consts::IPPROTO_IP, consts::IP_TTL) => {
+            let ttl = read_int(value)?.clamp(0, 255) as u8;
+            // SAFETY: a live pcb of the given kind.
+            unsafe {
+                match st.kind {
+                    KIND_TCP => (*st.tcp()).ttl = ttl,
+                    _ => (*st.udp()).ttl = ttl,
+                }
+            }
+        }
+        (consts::IPPROTO_IP, consts::IP_MULTICAST_TTL) if st.kind == KIND_UDP => {
+            let ttl = read_int(value).or_else(|_| value.first().map(|&b| b as i32).ok_or(Errno::EINVAL))?;
+            // SAFETY: a live udp_pcb.
+            unsafe { (*st.udp()).mcast_ttl = ttl.clamp(0, 255) as u8 };
+        }
+        (consts::IPPROTO_IP, consts::IP_ADD_MEMBERSHIP | consts::IP_DROP_MEMBERSHIP) => {
+            // struct ip_mreq { in_addr imr_multiaddr; in_addr imr_interface; }
+            if value.len() < 8 {
+                return Err(Errno::EINVAL);
+            }
+            let group = ip4_addr_t { addr: u32::from_ne_bytes([value[0], value[1], value[2], value[3]]) };
+            let iface = ip4_addr_t { addr: u32::from_ne_bytes([value[4], value[5], value[6], value[7]]) };
+            // SAFETY: both addresses live across the call.
+            let err = unsafe {
+                if name == consts::IP_ADD_MEMBERSHIP {
+                    igmp_joingroup(&iface, &group)
+                } else {
+                    igmp_leavegroup(&iface, &group)
+                }
+            };
+            check(err)?;
+        }
+        (consts::SOL_SOCKET, consts::SO_RCVBUF | consts::SO_SNDBUF) => {
+            read_int(value)?; // fixed by lwipopts.h; accepted and ignored
+        }
+        _ => return Err(Errno::EOPNOTSUPP),
+    }
+    Ok(())
+}
+
+pub fn getsockopt(st: &mut State, level: i32, name: i32, out: &mut [u8]) -> Result<usize> {
+    let _lock = LwipLock::take();
+    let live = !st.pcb.is_null();
+    let opt = |bit: u32| -> i32 {
+        // SAFETY: only called when the pcb is live.
+        (live && unsafe { *so_options(st) } as u32 & bit != 0) as i32
+    };
+    let v: i32 = match (level, name) {
+        (consts::SOL_SOCKET, consts::SO_ERROR) => st.take_error().map_or(0, Errno::raw),
+        (consts::SOL_SOCKET, consts::SO_TYPE) => {
+            if st.kind == KIND_TCP {
+                consts::SOCK_STREAM
+            } else {
+                consts::SOCK_DGRAM
+            }
+        }
+        (consts::SOL_SOCKET, consts::SO_REUSEADDR) => (st.flags & FLAG_REUSEADDR != 0) as i32,
+        (consts::SOL_SOCKET, consts::SO_BROADCAST) => opt(consts::SOF_BROADCAST as u32),
+        (consts::SOL_SOCKET, consts::SO_KEEPALIVE) => opt(consts::SOF_KEEPALIVE as u32),
+        (consts::SOL_SOCKET, consts::SO_RCVBUF) => consts::TCP_WND,
+        (consts::SOL_SOCKET, consts::SO_SNDBUF) => consts::TCP_SND_BUF,
+        (consts::IPPROTO_TCP, consts::TCP_NODELAY) if st.kind == KIND_TCP && live => {
+            // SAFETY: a live tcp_pcb.
+            (unsafe { (*st.tcp()).flags } as u32 & consts::TF_NODELAY as u32 != 0) as i32
+        }
+        (consts::SOL_SOCKET, consts::SO_LINGER) => {
+            let on = (st.flags & FLAG_ABORT_ON_CLOSE != 0) as i32;
+            if out.len() < 8 {
+                return Err(Errno::EINVAL);
+            }
+            out[..4].copy_from_slice(&on.to_ne_bytes());
+            out[4..8].copy_from_slice(&0i32.to_ne_bytes());
+            return Ok(8);
+        }
+        _ => return Err(Errno::EOPNOTSUPP),
+    };
+    let b = v.to_ne_bytes();
+    let n = out.len().min(4);
+    out[..n].copy_from_slice(&b[..n]);
+    Ok(n)
+}
+
+pub fn local_addr(st: &State) -> Result<SockAddr> {
+    let _lock = LwipLock::take();
+    if st.pcb.is_null() {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: reading the local endpoint of a live pcb.
+    Ok(unsafe {
+        match st.kind {
+            KIND_TCP => from_ip(&(*st.tcp()).local_ip, (*st.tcp()).local_port),
+            _ => from_ip(&(*st.udp()).local_ip, (*st.udp()).local_port),
+        }
+    })
+}
+
+pub fn peer_addr(st: &State) -> Result<SockAddr> {
+    let _lock = LwipLock::take();
+    if st.pcb.is_null() {
+        return Err(Errno::ENOTCONN);
+    }
+    // SAFETY: reading the remote endpoint of a live pcb.
+    let (a, port) = unsafe {
+        match st.kind {
+            KIND_TCP if matches!(st.conn, CONN_CONNECTED | CONN_PEER_CLOSED) => {
+                (from_ip(&(*st.tcp()).remote_ip, 0), (*st.tcp()).remote_port)
+            }
+            KIND_UDP if (*st.udp()).remote_port != 0 => (from_ip(&(*st.udp()).remote_ip, 0), (*st.udp()).remote_port),
+            _ => return Err(Errno::ENOTCONN),
+        }
+    };
+    Ok(SockAddr { port, ..a })
+}
+
+/// Readiness from the socket's state, as modlwip computes it.
+pub fn readiness(st: &State, wanted: PollFlags) -> PollFlags {
+    let _lock = LwipLock::take();
+    let mut r = PollFlags::empty();
+    match st.kind {
+        KIND_TCP => match st.conn {
+            CONN_NEW => r |= PollFlags::WR | PollFlags::HUP,
+            CONN_LISTENING => {
+                if st.acceptq.iter().any(|p| !p.is_null()) {
+                    r |= PollFlags::RD;
+                }
+            }
+            CONN_CONNECTING => {}
+            CONN_CONNECTED | CONN_PEER_CLOSED => {
+                if !st.rx.is_null() || st.conn == CONN_PEER_CLOSED || st.flags & FLAG_RD_SHUT != 0 {
+                    r |= PollFlags::RD;
+                }
+                // SAFETY: a live connected pcb.
+                if !st.pcb.is_null() && unsafe { (*st.tcp()).snd_buf } > 0 {
+                    r |= PollFlags::WR;
+                }
+            }
+            _ => {
+                // Failed: readable (the error, then EOF) and hung up; ERR
+                // while the error has not been reported.
+                r |= PollFlags::RD | PollFlags::HUP | PollFlags::WR;
+                if st.error != 0 {
+                    r |= PollFlags::ERR;
+                }
+            }
+        },
+        KIND_UDP => {
+            if st.uq_len > 0 {
+                r |= PollFlags::RD;
+            }
+            r |= PollFlags::WR;
+        }
+        _ => r |= PollFlags::NVAL,
+    }
+    r & (wanted | PollFlags::ALWAYS)
+}
+
+/// Lets lwIP run until the socket may be ready for `interest` (true) or the
+/// wait is over (false); `EINTR` if MicroPython has something pending.
+pub fn wait(st: &State, interest: Interest, wait: Wait) -> Result<bool> {
+    let want = match interest {
+        Interest::Read => PollFlags::RD,
+        Interest::Write => PollFlags::WR,
+    };
+    let start = now_ms();
+    loop {
+        if !readiness(st, want).is_empty() {
+            return Ok(true);
+        }
+        if let Wait::Millis(ms) = wait {
+            if now_ms().wrapping_sub(start) >= u64::from(ms) {
+                return Ok(false);
+            }
+        }
+        hooks::net_poll();
+        if hooks::pending() {
+            return Err(Errno::EINTR);
+        }
+    }
+}
+
+/// Milliseconds from the port's tick, extended to 64 bits (the 32-bit tick
+/// wraps after 49 days; deadlines only need differences).
+pub fn now_ms() -> u64 {
+    u64::from(hooks::ticks_ms())
+}
+
+// ---- name resolution ------------------------------------------------------
+
+/// Hints for [`resolve`], with the module's values.
+pub struct Hints {
+    pub family: i32,
+    pub sock_type: i32,
+    pub proto: i32,
+    pub flags: i32,
+}
+
+/// One DNS query in flight. lwIP calls back later, possibly after the caller
+/// gave up (timeout or Ctrl-C): the callback finds the query by number and
+/// writes nothing if it is no longer the one being waited for.
+struct DnsQuery {
+    id: core::cell::Cell<u32>,
+    done: core::cell::Cell<bool>,
+    found: core::cell::Cell<Option<u32>>,
+}
+
+// SAFETY: touched only with the lwIP lock held, which serialises lwIP
+// callbacks and callers.
+unsafe impl Sync for DnsQuery {}
+
+static DNS: DnsQuery = DnsQuery {
+    id: core::cell::Cell::new(0),
+    done: core::cell::Cell::new(false),
+    found: core::cell::Cell::new(None),
+};
+
+/// How long a DNS query may take, on top of lwIP's own retries.
+const DNS_TIMEOUT_MS: u64 = 15_000;
+
+unsafe extern "C" fn on_dns_found(_name: *const core::ffi::c_char, ip: *const ip_addr_t, arg: *mut c_void) {
+    if arg as usize as u32 != DNS.id.get() {
+        return; // a query nobody waits for any more
+    }
+    DNS.done.set(true);
+    DNS.found.set(if ip.is_null() {
+        None
+    } else {
+        // SAFETY: ip is valid during the callback.
+        let a = from_ip(unsafe { &*ip }, 0);
+        Some(u32::from_ne_bytes(a.ipv4()))
+    });
+}
+
+fn resolve_name(host: &[u8]) -> core::result::Result<SockAddr, Error> {
+    let mut name = [0u8; 256];
+    if host.len() >= name.len() || host.contains(&0) {
+        return Err(Error::Gai(consts::EAI_NONAME));
+    }
+    name[..host.len()].copy_from_slice(host);
+    // SAFETY: all-zero is a valid ip_addr_t.
+    let mut ip: ip_addr_t = unsafe { core::mem::zeroed() };
+    let id;
+    {
+        let _lock = LwipLock::take();
+        id = DNS.id.get().wrapping_add(1);
+        DNS.id.set(id);
+        DNS.done.set(false);
+        // SAFETY: name is NUL-terminated (lwIP copies it); ip is written only
+        // on an immediate answer; the callback takes the query number as arg.
+        let err = unsafe { dns_gethostbyname(name.as_ptr().cast(), &mut ip, Some(on_dns_found), id as usize as *mut c_void) };
+        if err as i32 == ERR_OK as i32 {
+            return Ok(from_ip(&ip, 0));
+        }
+        if err as i32 != ERR_INPROGRESS as i32 {
+            return Err(Error::Gai(consts::EAI_FAIL));
+        }
+    }
+    let start = now_ms();
+    let result = loop {
+        {
+            let _lock = LwipLock::take();
+            if DNS.done.get() {
+                break match DNS.found.get() {
+                    Some(a) => Ok(SockAddr::v4(a.to_ne_bytes(), 0)),
+                    None => Err(Error::Gai(consts::EAI_NONAME)),
+                };
+            }
+        }
+        if now_ms().wrapping_sub(start) > DNS_TIMEOUT_MS {
+            break Err(Error::Gai(consts::EAI_FAIL));
+        }
+        hooks::net_poll();
+        if hooks::pending() {
+            break Err(Error::Os(Errno::EINTR));
+        }
+    };
+    // Whatever happened, this query is over: a late answer is ignored.
+    let _lock = LwipLock::take();
+    DNS.id.set(id.wrapping_add(1));
+    result
+}
+
+fn parse_port(service: Option<&[u8]>) -> core::result::Result<u16, Error> {
+    let Some(s) = service else { return Ok(0) };
+    let mut v: u32 = 0;
+    if s.is_empty() {
+        return Err(Error::Gai(consts::EAI_SERVICE));
+    }
+    for &c in s {
+        if !c.is_ascii_digit() {
+            return Err(Error::Gai(consts::EAI_SERVICE)); // no services database here
+        }
+        v = v * 10 + u32::from(c - b'0');
+        if v > 65535 {
+            return Err(Error::Gai(consts::EAI_SERVICE));
+        }
+    }
+    Ok(v as u16)
+}
+
+/// getaddrinfo on lwIP: numeric addresses, or one lookup through lwIP's DNS
+/// client; one result per socket type asked for.
+pub fn resolve(
+    host: Option<&[u8]>,
+    service: Option<&[u8]>,
+    hints: &Hints,
+    out: &mut [AddrInfo],
+    _canon: &mut [u8],
+    canon_len: &mut usize,
+) -> core::result::Result<usize, Error> {
+    *canon_len = 0;
+    if hints.family != consts::AF_UNSPEC && hints.family != consts::AF_INET {
+        return Err(Error::Gai(consts::EAI_FAMILY));
+    }
+    let port = parse_port(service)?;
+    let mut addr = match host {
+        None if hints.flags & consts::AI_PASSIVE != 0 => SockAddr::v4([0; 4], 0),
+        None => SockAddr::v4([127, 0, 0, 1], 0),
+        Some(h) => match SockAddr::from_numeric_host(consts::AF_INET, h, 0, 0, 0) {
+            Some(a) if !h.is_empty() => a,
+            _ if hints.flags & consts::AI_NUMERICHOST != 0 || h.is_empty() => return Err(Error::Gai(consts::EAI_NONAME)),
+            _ => resolve_name(h)?,
+        },
+    };
+    addr.port = port;
+    let mut n = 0;
+    for (ty, proto) in [(consts::SOCK_STREAM, consts::IPPROTO_TCP), (consts::SOCK_DGRAM, consts::IPPROTO_UDP)] {
+        if (hints.sock_type == 0 || hints.sock_type == ty) && (hints.proto == 0 || hints.proto == proto) && n < out.len() {
+            out[n] = AddrInfo { family: consts::AF_INET, sock_type: ty, proto, addr };
+            n += 1;
+        }
+    }
+    if n == 0 {
+        return Err(Error::Gai(consts::EAI_SERVICE));
+    }
+    Ok(n)
+}
+
+/// Messages for the module's EAI codes (lwIP has no gai_strerror).
+pub fn gai_message(code: i32) -> *const u8 {
+    let msg: &'static [u8] = match code {
+        consts::EAI_NONAME => b"Name or service not known\0",
+        consts::EAI_SERVICE => b"Servname not supported\0",
+        consts::EAI_FAMILY => b"Address family not supported\0",
+        consts::EAI_MEMORY => b"Out of memory\0",
+        _ => b"Name resolution failed\0",
+    };
+    msg.as_ptr()
+}
+
+/// The module reports EAI codes negative; lwIP's are positive.
+pub fn gai_from_reported(reported: i32) -> i32 {
+    -reported
+}

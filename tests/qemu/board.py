@@ -1,0 +1,87 @@
+"""The emulated MPS2-AN385 board: boots the firmware in qemu-system-arm with
+an isolated user network (restrict=on, only the forwards asked for) and runs
+MicroPython code on it through the raw REPL on its UART (QEMU's stdio)."""
+import os
+import select
+import subprocess
+import time
+
+QEMU = os.environ.get("QEMU_SYSTEM_ARM", "qemu-system-arm")
+
+
+class BoardError(Exception):
+    pass
+
+
+class Board:
+    def __init__(self, firmware, hostfwd=(), guestfwd=(), boot_timeout=30):
+        nic = "user,model=lan9118,restrict=on"
+        for f in hostfwd:  # e.g. "tcp:127.0.0.1:5000-:80"
+            nic += ",hostfwd=" + f
+        for f in guestfwd:  # e.g. "tcp:10.0.2.100:80-cmd:socat - TCP:127.0.0.1:5000"
+            nic += ",guestfwd=" + f
+        self.proc = subprocess.Popen(
+            [QEMU, "-machine", "mps2-an385", "-nographic", "-monitor", "null", "-semihosting",
+             "-serial", "stdio", "-nic", nic, "-kernel", firmware],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=0,
+        )
+        self.buf = b""
+        try:
+            self.read_until(b">>> ", boot_timeout)
+            self.write(b"\r\x01")  # Ctrl-A: raw REPL
+            self.read_until(b"raw REPL; CTRL-B to exit\r\n>", 10)
+        except Exception:
+            self.close()
+            raise
+
+    def write(self, data):
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def read_until(self, ending, timeout):
+        deadline = time.monotonic() + timeout
+        while ending not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise BoardError("board timed out waiting for %r; got %r" % (ending, self.buf[-500:]))
+            r, _, _ = select.select([self.proc.stdout], [], [], min(left, 0.5))
+            if r:
+                chunk = os.read(self.proc.stdout.fileno(), 65536)
+                if not chunk:
+                    raise BoardError("QEMU exited: %r" % self.buf[-500:])
+                self.buf += chunk
+        i = self.buf.index(ending) + len(ending)
+        out, self.buf = self.buf[:i], self.buf[i:]
+        return out
+
+    def start(self, code):
+        """Sends code to run; returns once the board has taken it."""
+        self.write(code.encode() + b"\x04")
+        self.read_until(b"OK", 30)
+
+    def follow(self, timeout=60):
+        """Waits for the code started last to finish: (stdout, error text)."""
+        out = self.read_until(b"\x04", timeout)[:-1]
+        err = self.read_until(b"\x04>", timeout)[:-2]
+        return out.decode(errors="replace"), err.decode(errors="replace")
+
+    def exec(self, code, timeout=60):
+        """Runs code; returns its output, raising BoardError if it raised."""
+        self.start(code)
+        out, err = self.follow(timeout)
+        if err:
+            raise BoardError("exception on the board:\n" + err + "\noutput:\n" + out)
+        return out
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for f in (self.proc.stdin, self.proc.stdout):
+            f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
