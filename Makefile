@@ -111,7 +111,7 @@ firmware-none: deps micropython-source $(MPY_CROSS)
 # The emulated Cortex-M3 board with LAN9118 Ethernet, lwIP and our module.
 QEMU_BOARD_DIR := $(TOP)/boards/MPS2_AN385_NET
 QEMU_PORT_FLAGS := BOARD=MPS2_AN385_NET BOARD_DIR=$(QEMU_BOARD_DIR)
-DEB_QEMU := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+DEB_QEMU := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm socat
 
 deps-qemu:
 	@tools/deps.sh $(DEB_QEMU)
@@ -148,9 +148,10 @@ cargo-test: firmware
 	USOCKET_MP_CFLAGS_FILE=$(abspath $(BUILD))/unix-default/usocket/cflags \
 		cargo test --lib --locked --target-dir $(abspath $(BUILD))/cargo-test
 
-test: deps-test firmware firmware-dual cargo-test
+test: deps-test firmware firmware-dual cargo-test firmware-qemu
 	$(PYTHON) tests/run.py --micropython-dir $(MICROPY_ABS) \
-		--firmware $(BUILD)/micropython --firmware $(BUILD)/micropython-dual
+		--firmware $(BUILD)/micropython --firmware $(BUILD)/micropython-dual \
+		--qemu-firmware $(BUILD)/firmware-qemu.elf
 
 clean:
 	rm -rf $(BUILD)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "py/gc.h"
 #include "py/mperrno.h"
 #include "py/mphal.h"
 #include "py/mpthread.h"
@@ -341,7 +342,14 @@ static mp_obj_t socket_make_new(const mp_obj_type_t *type, size_t n_args, size_t
     int32_t proto = vals[ARG_proto].u_obj != MP_OBJ_NULL ? get_int32(vals[ARG_proto].u_obj) : 0;
 
     socket_obj_t *o = socket_new();
-    check(usocket_open(&o->sock, family, sock_type, proto));
+    mp_int_t status = usocket_open(&o->sock, family, sock_type, proto);
+    if (status == -MP_ENOMEM || status == -MP_EMFILE || status == -MP_ENFILE) {
+        // Out of sockets: some may belong to objects nobody references any
+        // more; their finalisers give them back.
+        gc_collect();
+        status = usocket_open(&o->sock, family, sock_type, proto);
+    }
+    check(status);
     return MP_OBJ_FROM_PTR(o);
 }
 

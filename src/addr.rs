@@ -93,124 +93,98 @@ impl SockAddr {
 /// DNS query.
 pub fn looks_numeric(host: &[u8]) -> bool {
     !host.is_empty()
-        && (host.iter().all(|&c| c.is_ascii_digit() || c == b'.') || (host.contains(&b':') && !host.contains(&b'%')))
+        && (host.iter().all(|&c| c.is_ascii_digit() || c == b'.') || (host.iter().any(|&c| c == b':') && !host.iter().any(|&c| c == b'%')))
 }
 
 /// Parses dotted-quad IPv4 text: exactly four decimal parts of 0-255, no
 /// leading zeros, nothing else (what inet_pton accepts).
+///
+/// Like all parsing and formatting here, written without indexing that could
+/// panic: a panic path would pull formatting code into the firmware.
 pub fn parse_ipv4(text: &[u8]) -> Option<[u8; 4]> {
     let mut out = [0u8; 4];
-    let mut part = 0;
-    let mut digits = 0;
-    let mut value: u32 = 0;
-    for &c in text {
-        match c {
-            b'0'..=b'9' => {
-                if digits > 0 && value == 0 {
-                    return None; // leading zero
-                }
-                value = value * 10 + u32::from(c - b'0');
-                digits += 1;
-                if value > 255 {
-                    return None;
-                }
-            }
-            b'.' => {
-                if digits == 0 || part == 3 {
-                    return None;
-                }
-                out[part] = value as u8;
-                part += 1;
-                digits = 0;
-                value = 0;
-            }
-            _ => return None,
+    let mut parts = text.split(|&c| c == b'.');
+    for slot in out.iter_mut() {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
+            return None;
         }
+        let mut value: u32 = 0;
+        for &c in part {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            value = value * 10 + u32::from(c - b'0');
+        }
+        *slot = u8::try_from(value).ok()?;
     }
-    if digits == 0 || part != 3 {
+    if parts.next().is_some() {
         return None;
     }
-    out[3] = value as u8;
     Some(out)
 }
 
 /// Parses IPv6 text (RFC 4291 section 2.2): eight groups of 1-4 hex digits, one
 /// `::` for a run of zero groups, and optionally a dotted IPv4 tail.
 pub fn parse_ipv6(text: &[u8]) -> Option<[u8; 16]> {
-    let mut out = [0u8; 16];
-    let mut n = 0; // bytes written
-    let mut gap: Option<usize> = None; // where "::" was
-    let mut i = 0;
-    if text.starts_with(b"::") {
-        gap = Some(0);
-        i = 2;
-        if i == text.len() {
-            return Some(out);
-        }
-    } else if text.first() == Some(&b':') {
-        return None;
-    }
-    loop {
-        // One group, or a dotted IPv4 tail.
-        let start = i;
-        let mut value: u32 = 0;
-        while i < text.len() && i - start < 5 {
-            match (text[i] as char).to_digit(16) {
-                Some(d) => value = value * 16 + d,
-                None => break,
-            }
-            i += 1;
-        }
-        if i < text.len() && text[i] == b'.' {
-            // IPv4 tail: must fit in the last 4 bytes and end the text.
-            if n > 12 {
-                return None;
-            }
-            let v4 = parse_ipv4(&text[start..])?;
-            out[n..n + 4].copy_from_slice(&v4);
-            n += 4;
-            break;
-        }
-        let len = i - start;
-        if len == 0 || len > 4 || n == 16 {
-            return None;
-        }
-        out[n] = (value >> 8) as u8;
-        out[n + 1] = value as u8;
-        n += 2;
-        if i == text.len() {
-            break;
-        }
-        if text[i] != b':' {
-            return None;
-        }
-        i += 1;
-        if i < text.len() && text[i] == b':' {
-            if gap.is_some() {
-                return None;
-            }
-            gap = Some(n);
-            i += 1;
-            if i == text.len() {
-                break;
-            }
-        } else if i == text.len() {
-            return None; // trailing single ':'
-        }
-    }
-    match gap {
+    // Split at "::" (at most one); each side is a list of groups.
+    let (head, tail) = match text.windows(2).position(|w| w == b"::") {
         Some(at) => {
-            if n == 16 {
-                return None; // "::" must stand for at least one group
+            let rest = text.get(at + 2..)?;
+            if rest.windows(2).any(|w| w == b"::") {
+                return None;
             }
-            let tail = n - at;
-            out.copy_within(at..n, 16 - tail);
-            out[at..16 - tail].fill(0);
+            (text.get(..at)?, Some(rest))
         }
-        None if n != 16 => return None,
-        None => {}
+        None => (text, None),
+    };
+    let mut front = [0u8; 16];
+    let n_front = parse_groups(head, &mut front, tail.is_none())?;
+    match tail {
+        None => (n_front == 16).then_some(front),
+        Some(tail) => {
+            let mut back = [0u8; 16];
+            let n_back = parse_groups(tail, &mut back, true)?;
+            // "::" stands for at least one zero group.
+            if n_front + n_back > 14 {
+                return None;
+            }
+            let mut out = front;
+            for (dst, src) in out.iter_mut().rev().zip(back.iter().take(n_back).rev()) {
+                *dst = *src;
+            }
+            Some(out)
+        }
     }
-    Some(out)
+}
+
+/// Colon-separated hex groups (the last may be a dotted IPv4 address when
+/// `v4_tail_ok`) written to `out`; returns the bytes written. Empty text is
+/// zero groups.
+fn parse_groups(text: &[u8], out: &mut [u8; 16], v4_tail_ok: bool) -> Option<usize> {
+    if text.is_empty() {
+        return Some(0);
+    }
+    let mut n = 0;
+    let mut groups = text.split(|&c| c == b':').peekable();
+    while let Some(g) = groups.next() {
+        let last = groups.peek().is_none();
+        if last && v4_tail_ok && g.contains(&b'.') {
+            let v4 = parse_ipv4(g)?;
+            out.get_mut(n..n + 4)?.copy_from_slice(&v4);
+            return Some(n + 4);
+        }
+        if g.is_empty() || g.len() > 4 {
+            return None;
+        }
+        let mut value: u16 = 0;
+        for &c in g {
+            value = value * 16 + (c as char).to_digit(16)? as u16;
+        }
+        out.get_mut(n..n + 2)?.copy_from_slice(&value.to_be_bytes());
+        n += 2;
+    }
+    Some(n)
 }
 
 struct Writer<'a> {
@@ -220,8 +194,11 @@ struct Writer<'a> {
 
 impl Writer<'_> {
     fn byte(&mut self, b: u8) {
-        self.out[self.len] = b;
-        self.len += 1;
+        // The buffer is sized for the longest text; never short in practice.
+        if let Some(slot) = self.out.get_mut(self.len) {
+            *slot = b;
+            self.len += 1;
+        }
     }
 
     fn decimal(&mut self, v: u8) {
@@ -235,14 +212,22 @@ impl Writer<'_> {
     }
 
     fn hex(&mut self, v: u16) {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut started = false;
         for shift in [12, 8, 4, 0] {
-            let d = (v >> shift) & 0xf;
+            let d = ((v >> shift) & 0xf) as u8;
             if d != 0 || started || shift == 0 {
-                self.byte(HEX[d as usize]);
+                self.byte(if d < 10 { b'0' + d } else { b'a' + d - 10 });
                 started = true;
             }
+        }
+    }
+
+    fn dotted(&mut self, ip: [u8; 4]) {
+        for (i, b) in ip.into_iter().enumerate() {
+            if i > 0 {
+                self.byte(b'.');
+            }
+            self.decimal(b);
         }
     }
 }
@@ -250,12 +235,7 @@ impl Writer<'_> {
 /// Dotted-quad text; returns its length (at most 15).
 pub fn format_ipv4(ip: &[u8; 4], out: &mut [u8; ADDR_TEXT_MAX]) -> usize {
     let mut w = Writer { out, len: 0 };
-    for (i, &b) in ip.iter().enumerate() {
-        if i > 0 {
-            w.byte(b'.');
-        }
-        w.decimal(b);
-    }
+    w.dotted(*ip);
     w.len
 }
 
@@ -265,55 +245,51 @@ pub fn format_ipv4(ip: &[u8; 4], out: &mut [u8; ADDR_TEXT_MAX]) -> usize {
 /// addresses.
 pub fn format_ipv6(ip: &[u8; 16], out: &mut [u8; ADDR_TEXT_MAX]) -> usize {
     let mut words = [0u16; 8];
-    for (i, w) in words.iter_mut().enumerate() {
-        *w = u16::from_be_bytes([ip[2 * i], ip[2 * i + 1]]);
+    for (w, pair) in words.iter_mut().zip(ip.chunks_exact(2)) {
+        *w = u16::from_be_bytes([pair[0], pair[1]]);
     }
     // Longest run of zero words.
-    let (mut best_at, mut best_len) = (usize::MAX, 0);
-    let mut i = 0;
-    while i < 8 {
-        if words[i] == 0 {
-            let start = i;
-            while i < 8 && words[i] == 0 {
-                i += 1;
-            }
-            if i - start > best_len {
-                best_at = start;
-                best_len = i - start;
-            }
-        } else {
-            i += 1;
+    let (mut best_at, mut best_len, mut run) = (0, 0, 0);
+    for (i, &w) in words.iter().enumerate() {
+        run = if w == 0 { run + 1 } else { 0 };
+        if run > best_len {
+            best_len = run;
+            best_at = i + 1 - run;
         }
     }
-    if best_len < 2 {
-        best_at = usize::MAX;
-    }
+    let gap = if best_len >= 2 { Some((best_at, best_len)) } else { None };
     let mut w = Writer { out, len: 0 };
-    let mut i = 0;
-    while i < 8 {
-        if i == best_at {
+    // IPv4-compatible (::a.b.c.d) and IPv4-mapped (::ffff:a.b.c.d) tails.
+    if let Some((0, len)) = gap {
+        if len == 6 || (len == 5 && words[5] == 0xffff) {
             w.byte(b':');
-            if i + best_len == 8 {
+            w.byte(b':');
+            if len == 5 {
+                w.hex(0xffff);
                 w.byte(b':');
             }
-            i += best_len;
-            continue;
-        }
-        if i > 0 {
-            w.byte(b':');
-        }
-        if i == 6 && best_at == 0 && (best_len == 6 || (best_len == 5 && words[5] == 0xffff)) {
-            let v4 = [ip[12], ip[13], ip[14], ip[15]];
-            for (k, &b) in v4.iter().enumerate() {
-                if k > 0 {
-                    w.byte(b'.');
-                }
-                w.decimal(b);
-            }
+            w.dotted([ip[12], ip[13], ip[14], ip[15]]);
             return w.len;
         }
-        w.hex(words[i]);
-        i += 1;
+    }
+    let mut i = 0;
+    while i < 8 {
+        match gap {
+            Some((at, len)) if at == i => {
+                w.byte(b':');
+                if i + len == 8 {
+                    w.byte(b':');
+                }
+                i += len;
+            }
+            _ => {
+                if i > 0 {
+                    w.byte(b':');
+                }
+                w.hex(words.get(i).copied().unwrap_or(0));
+                i += 1;
+            }
+        }
     }
     w.len
 }

@@ -113,13 +113,16 @@ impl Socket {
     /// A wait interrupted by a signal goes on with the same deadline, unless
     /// MicroPython has something pending (Ctrl-C): then `EINTR` goes back to C,
     /// which runs it.
-    fn run<T>(
+    ///
+    /// `attempt` is a trait object, not a generic: one copy of this loop serves
+    /// every operation (flash matters more than an indirect call here).
+    fn run(
         &mut self,
         interest: Interest,
         dont_wait: bool,
         deadline: &mut Option<Deadline>,
-        mut attempt: impl FnMut(&mut sys::State) -> Result<T>,
-    ) -> Result<T> {
+        attempt: &mut dyn FnMut(&mut sys::State) -> Result<usize>,
+    ) -> Result<usize> {
         self.check_open()?;
         let timeout = if dont_wait { Timeout::NonBlocking } else { self.timeout() };
         let kernel_blocks = sys::HAS_BLOCKING_CALLS && !dont_wait && !self.flags().contains(Flags::FD_NONBLOCKING);
@@ -164,7 +167,12 @@ impl Socket {
     /// The accepted socket starts blocking (timeout None), whatever the
     /// listener's timeout (CPython's rule; modlwip's inheritance is a bug).
     pub fn accept(&mut self, peer: &mut SockAddr) -> Result<Socket> {
-        let sys = self.run(Interest::Read, false, &mut None, |s| sys::accept(s, peer))?;
+        let mut accepted = None;
+        self.run(Interest::Read, false, &mut None, &mut |s| {
+            accepted = Some(sys::accept(s, peer)?);
+            Ok(0)
+        })?;
+        let sys = accepted.ok_or(Errno::EAGAIN)?;
         Ok(Socket { sys, family: self.family, sock_type: self.sock_type, proto: self.proto, ..Socket::CLOSED })
     }
 
@@ -209,7 +217,7 @@ impl Socket {
     }
 
     pub fn send(&mut self, buf: &[u8], flags: i32) -> Result<usize> {
-        self.run(Interest::Write, Self::dont_wait(flags), &mut None, |s| sys::send(s, buf, flags))
+        self.run(Interest::Write, Self::dont_wait(flags), &mut None, &mut |s| sys::send(s, buf, flags))
     }
 
     /// Sends everything; the timeout covers the whole call. `sent` counts the
@@ -219,13 +227,13 @@ impl Socket {
         let mut deadline = None;
         while *sent < buf.len() {
             let rest = &buf[*sent..];
-            *sent += self.run(Interest::Write, Self::dont_wait(flags), &mut deadline, |s| sys::send(s, rest, flags))?;
+            *sent += self.run(Interest::Write, Self::dont_wait(flags), &mut deadline, &mut |s| sys::send(s, rest, flags))?;
         }
         Ok(())
     }
 
     pub fn send_to(&mut self, buf: &[u8], flags: i32, to: &SockAddr) -> Result<usize> {
-        self.run(Interest::Write, Self::dont_wait(flags), &mut None, |s| sys::sendto(s, buf, flags, to))
+        self.run(Interest::Write, Self::dont_wait(flags), &mut None, &mut |s| sys::sendto(s, buf, flags, to))
     }
 
     /// Returns 0 at end of stream (the peer closed), every time it is called.
@@ -236,11 +244,11 @@ impl Socket {
             self.check_open()?;
             return Ok(0);
         }
-        self.run(Interest::Read, Self::dont_wait(flags), &mut None, |s| sys::recv(s, buf, flags))
+        self.run(Interest::Read, Self::dont_wait(flags), &mut None, &mut |s| sys::recv(s, buf, flags))
     }
 
     pub fn recv_from(&mut self, buf: &mut [u8], flags: i32, from: &mut SockAddr) -> Result<usize> {
-        self.run(Interest::Read, Self::dont_wait(flags), &mut None, |s| sys::recvfrom(s, buf, flags, from))
+        self.run(Interest::Read, Self::dont_wait(flags), &mut None, &mut |s| sys::recvfrom(s, buf, flags, from))
     }
 
     pub fn shutdown(&mut self, how: i32) -> Result<()> {

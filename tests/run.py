@@ -3,7 +3,9 @@
 
 1. MicroPython-level tests (tests/micropython/*.py with .py.exp), through
    MicroPython's own tests/run-tests.py, once per firmware;
-2. interop tests with CPython as the peer (tests/interop/test_*.py).
+2. interop tests with CPython as the peer (tests/interop/test_*.py);
+3. the lwIP raw backend on the emulated MPS2-AN385 board (tests/qemu/), if a
+   firmware for it is given.
 
 Exits non-zero if anything fails or is skipped.
 """
@@ -51,7 +53,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--micropython-dir", required=True, help="MicroPython source tree (for run-tests.py)")
     ap.add_argument("--firmware", action="append", required=True, help="firmware to test (repeatable)")
-    ap.add_argument("--only", choices=["micropython", "interop"], help="run one group only")
+    ap.add_argument("--qemu-firmware", help="firmware-qemu.elf for the emulated board tests")
+    ap.add_argument("--only", choices=["micropython", "interop", "qemu"], help="run one group only")
     args = ap.parse_args()
 
     failed = []
@@ -66,6 +69,14 @@ def main():
         print("== interop tests (CPython peer)", flush=True)
         if not interop_tests(args.firmware):
             failed.append("interop tests")
+
+    if args.qemu_firmware and args.only in (None, "qemu"):
+        print("== lwIP raw backend on the emulated board", flush=True)
+        env = dict(os.environ, USOCKET_QEMU_FIRMWARE=os.path.abspath(args.qemu_firmware),
+                   USOCKET_MICROPY_DIR=os.path.abspath(args.micropython_dir))
+        if run([sys.executable, "-m", "unittest", "discover", "-v", "-s", os.path.join(HERE, "qemu"),
+                "-t", os.path.join(HERE, "qemu")], env=env) != 0:
+            failed.append("emulated board tests")
 
     if failed:
         print("FAILED:", ", ".join(failed))

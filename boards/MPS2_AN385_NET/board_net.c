@@ -28,8 +28,12 @@
 #define SYSCLK_HZ       (25000000)
 
 static void ticks_init(void) {
-    if (FPGAIO_PRESCALE != SYSCLK_HZ / 1000 - 1) {
+    static bool done;
+    if (!done) {
+        // The prescaler takes the new period when it next reloads: restart it.
         FPGAIO_PRESCALE = SYSCLK_HZ / 1000 - 1;
+        FPGAIO_PSCNTR = SYSCLK_HZ / 1000 - 1;
+        done = true;
     }
 }
 
@@ -47,7 +51,7 @@ mp_uint_t mp_hal_ticks_us(void) {
     uint32_t ms, sub;
     do {
         ms = FPGAIO_COUNTER;
-        sub = FPGAIO_PRESCALE - FPGAIO_PSCNTR; // cycles into this millisecond
+        sub = (SYSCLK_HZ / 1000 - 1) - FPGAIO_PSCNTR; // cycles into this millisecond
     } while (ms != FPGAIO_COUNTER);
     return ms * 1000 + sub / (SYSCLK_HZ / 1000000);
 }
@@ -239,3 +243,9 @@ const mp_obj_module_t lan_module = {
 };
 
 MP_REGISTER_MODULE(MP_QSTR_lan, lan_module);
+
+#if !MPS2_NET_USOCKET
+// MicroPython's modlwip (the comparison build) takes this from the `network`
+// module, which this board does not have.
+int mp_mod_network_prefer_dns_use_ip_version = 4;
+#endif

@@ -63,4 +63,7 @@ uint32_t mps2_net_rand(void);
 #define sys_now mps2_net_ticks_ms
 #define LWIP_RAND() mps2_net_rand()
 
+// MicroPython's modlwip (the comparison build) defines sys_arch_protect().
+typedef uint32_t sys_prot_t;
+
 #endif

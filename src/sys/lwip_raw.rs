@@ -70,9 +70,9 @@ pub struct Datagram {
 ///
 /// Invariants: `pcb` is a `tcp_pcb` (kind TCP) or `udp_pcb` (kind UDP) whose
 /// callback argument is this struct's address, or null once closed or after
-/// lwIP freed it (tcp_err). `rx` is a pbuf chain owned here, `rx_off` bytes of
-/// its first pbuf already read. `acceptq` slots hold owned, not yet accepted
-/// pcbs (null: that connection died while waiting); `udpq` owns its pbufs.
+/// lwIP freed it (tcp_err). `rx` is the chain of received, unread data.
+/// `acceptq` slots hold owned, not yet accepted pcbs (null: that connection
+/// died while waiting); `udpq` owns its pbufs.
 #[repr(C)]
 pub struct State {
     pub pcb: *mut c_void,
@@ -83,7 +83,6 @@ pub struct State {
     /// errno of a failure not yet reported (SO_ERROR, or the next call).
     pub error: i32,
     pub rx: *mut c_void,
-    pub rx_off: u16,
     pub aq_head: u8,
     pub aq_len: u8,
     pub aq_cap: u8,
@@ -104,7 +103,6 @@ impl State {
         family_v6: 0,
         error: 0,
         rx: ptr::null_mut(),
-        rx_off: 0,
         aq_head: 0,
         aq_len: 0,
         aq_cap: 0,
@@ -504,7 +502,7 @@ pub fn accept(st: &mut State, peer: &mut SockAddr) -> Result<State> {
         return Err(Errno::EINVAL);
     }
     while st.aq_len > 0 {
-        let i = st.aq_head as usize;
+        let i = st.aq_head as usize % USOCKET_LWIP_ACCEPT_MAX;
         let pcb: *mut tcp_pcb = st.acceptq[i].cast();
         st.acceptq[i] = ptr::null_mut();
         st.aq_head = ((i + 1) % USOCKET_LWIP_ACCEPT_MAX) as u8;
@@ -641,29 +639,20 @@ fn recv_stream(st: &mut State, buf: &mut [u8], flags: i32) -> Result<usize> {
         };
     }
     let p: *mut pbuf = st.rx.cast();
-    // SAFETY: rx is an owned chain with tot_len > rx_off bytes left.
-    let avail = unsafe { (*p).tot_len } as usize - st.rx_off as usize;
+    // SAFETY: rx is an owned, non-empty chain.
+    let avail = unsafe { (*p).tot_len } as usize;
     let n = buf.len().min(avail).min(u16::MAX as usize);
     // SAFETY: copies n bytes out of the chain into buf.
-    unsafe { pbuf_copy_partial(p, buf.as_mut_ptr().cast(), n as u16, st.rx_off) };
+    unsafe { pbuf_copy_partial(p, buf.as_mut_ptr().cast(), n as u16, 0) };
     if flags & consts::MSG_PEEK != 0 {
         return Ok(n);
     }
-    // Drop the pbufs read to the end.
-    let mut off = st.rx_off as usize + n;
-    let mut head = p;
-    // SAFETY: walking and freeing the front of our own chain one pbuf at a
-    // time (pbuf_dechain keeps the rest referenced).
-    unsafe {
-        while !head.is_null() && off >= (*head).len as usize && off > 0 {
-            off -= (*head).len as usize;
-            let rest = pbuf_dechain(head);
-            pbuf_free(head);
-            head = rest;
-        }
-    }
-    st.rx = head.cast();
-    st.rx_off = if head.is_null() { 0 } else { off as u16 };
+    // Drop what was read: whole pbufs are freed, a partly read one keeps the
+    // rest (pbuf_free_header keeps the chain's references right; dechaining
+    // by hand would free the tail with the head).
+    // SAFETY: p is our chain with at least n bytes; the returned chain (or
+    // null) replaces it.
+    st.rx = unsafe { pbuf_free_header(p, n as u16) }.cast();
     if !st.pcb.is_null() {
         // SAFETY: opens the receive window by what the user consumed.
         unsafe { tcp_recved(st.tcp(), n as u16) };
@@ -675,7 +664,7 @@ fn recv_datagram(st: &mut State, buf: &mut [u8], flags: i32, from: Option<&mut S
     if st.uq_len == 0 {
         return Err(Errno::EAGAIN);
     }
-    let i = st.uq_head as usize;
+    let i = st.uq_head as usize % USOCKET_LWIP_UDP_QUEUE;
     let d = &mut st.udpq[i];
     let p: *mut pbuf = d.p.cast();
     // SAFETY: an owned datagram pbuf.
@@ -735,7 +724,6 @@ pub fn shutdown(st: &mut State, how: i32) -> Result<()> {
         st.flags |= FLAG_RD_SHUT;
         free_chain(st.rx);
         st.rx = ptr::null_mut();
-        st.rx_off = 0;
     }
     if wr {
         // Only the sending side is shut in lwIP: reading on needs the pcb.
@@ -1038,7 +1026,7 @@ unsafe extern "C" fn on_dns_found(_name: *const core::ffi::c_char, ip: *const ip
 
 fn resolve_name(host: &[u8]) -> core::result::Result<SockAddr, Error> {
     let mut name = [0u8; 256];
-    if host.len() >= name.len() || host.contains(&0) {
+    if host.len() >= name.len() || host.iter().any(|&c| c == 0) {
         return Err(Error::Gai(consts::EAI_NONAME));
     }
     name[..host.len()].copy_from_slice(host);

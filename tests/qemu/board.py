@@ -14,15 +14,19 @@ class BoardError(Exception):
 
 
 class Board:
-    def __init__(self, firmware, hostfwd=(), guestfwd=(), boot_timeout=30):
-        nic = "user,model=lan9118,restrict=on"
-        for f in hostfwd:  # e.g. "tcp:127.0.0.1:5000-:80"
-            nic += ",hostfwd=" + f
-        for f in guestfwd:  # e.g. "tcp:10.0.2.100:80-cmd:socat - TCP:127.0.0.1:5000"
-            nic += ",guestfwd=" + f
+    def __init__(self, firmware, hostfwd=(), guestfwd=(), extra_net=(), boot_timeout=30):
+        """hostfwd: "tcp:127.0.0.1:5000-:80"; guestfwd: "tcp:10.0.2.100:80-cmd:socat -
+        TCP:127.0.0.1:5000"; extra_net: more -net options on the same segment
+        (a VirtualHost's tunnel)."""
+        user = "user,restrict=on"
+        for f in hostfwd:
+            user += ",hostfwd=" + f
+        for f in guestfwd:
+            user += ",guestfwd=" + f
         self.proc = subprocess.Popen(
             [QEMU, "-machine", "mps2-an385", "-nographic", "-monitor", "null", "-semihosting",
-             "-serial", "stdio", "-nic", nic, "-kernel", firmware],
+             "-serial", "stdio", "-net", "nic,model=lan9118", "-net", user, *extra_net,
+             "-kernel", firmware],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=0,
         )
         self.buf = b""
@@ -53,6 +57,12 @@ class Board:
         i = self.buf.index(ending) + len(ending)
         out, self.buf = self.buf[:i], self.buf[i:]
         return out
+
+    def soft_reset(self):
+        """A fresh interpreter (lwIP and the network stay up); finalisers close
+        whatever sockets the last code left open."""
+        self.write(b"\x04")
+        self.read_until(b"raw REPL; CTRL-B to exit\r\n>", 30)
 
     def start(self, code):
         """Sends code to run; returns once the board has taken it."""

@@ -1,0 +1,462 @@
+"""The lwIP raw-API backend, end to end on the emulated MPS2-AN385 board.
+
+Peers are CPython sockets on the host's loopback, reached through QEMU's
+isolated user network (hostfwd into the guest, guestfwd out of it) and a
+virtual host on the guest's Ethernet segment (vhost.py: UDP from the guest,
+DNS, refused and unanswered connections). Every wait is bounded.
+"""
+import hashlib
+import os
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from board import Board  # noqa: E402
+from vhost import VirtualHost, IP as VHOST_IP, TCP_REFUSE_PORT, UDP_SINK_PORT  # noqa: E402
+
+# An address on the guest's segment that nobody answers ARP for (QEMU's user
+# network resets TCP to anything but its forwards, so silence needs this).
+SILENT_IP = "10.0.2.99"
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIRMWARE = os.environ.get("USOCKET_QEMU_FIRMWARE", os.path.join(HERE, "..", "..", "build", "firmware-qemu.elf"))
+MICROPY_DIR = os.environ.get("USOCKET_MICROPY_DIR", os.path.join(HERE, "..", "..", "micropython"))
+TIMEOUT = 60
+BIG = 256 * 1024
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class BoardTest(unittest.TestCase):
+    """One board for the whole class, with every forward the tests use."""
+
+    def setUp(self):
+        # A fresh board for every test: one test's failure cannot leave the
+        # next one a board that is still serving, or out of pcbs.
+        cls = self
+        cls.tcp_in = free_port()   # host -> guest port 80
+        cls.udp_in = free_port()   # host -> guest UDP port 81
+        cls.host_server = socket.create_server(("127.0.0.1", 0))
+        cls.host_server.settimeout(TIMEOUT)
+        cls.vhost = VirtualHost(names={"board-test.example": "10.0.2.77", "vhost.test": VHOST_IP})
+        cls.board = Board(
+            FIRMWARE,
+            hostfwd=["tcp:127.0.0.1:%d-:80" % cls.tcp_in, "udp:127.0.0.1:%d-:81" % cls.udp_in],
+            guestfwd=["tcp:10.0.2.100:8000-cmd:socat - TCP:127.0.0.1:%d" % cls.host_server.getsockname()[1]],
+            extra_net=cls.vhost.qemu_args(),
+        )
+        cls.board.exec("import socket, errno, select, time, lan\nlan.ifconfig(('10.0.2.15', '255.255.255.0', '10.0.2.2', '%s'))" % VHOST_IP)
+
+    def tearDown(self):
+        self.board.close()
+        self.vhost.close()
+        self.host_server.close()
+
+    def run_on_board(self, code, timeout=TIMEOUT):
+        return self.board.exec(code, timeout).replace("\r\n", "\n")
+
+    def connect_in(self, retries=50):
+        """A host connection into the guest's port 80 (once it listens)."""
+        for _ in range(retries):
+            c = socket.socket()
+            c.settimeout(TIMEOUT)
+            try:
+                c.connect(("127.0.0.1", self.tcp_in))
+                return c
+            except OSError:
+                c.close()
+                time.sleep(0.1)
+        self.fail("the board never listened on port 80")
+
+
+class Tcp(BoardTest):
+    def test_server_for_a_cpython_client_256k(self):
+        payload = os.urandom(BIG)
+        self.board.start("""
+import hashlib
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(('', 80))
+l.listen(1)
+s, peer = l.accept()
+h = hashlib.sha256()
+buf = bytearray(2048)
+n = 0
+while True:
+    k = s.readinto(buf)
+    if not k:
+        break
+    h.update(memoryview(buf)[:k])
+    n += k
+s.sendall(h.digest())
+s.close()
+l.close()
+print('got', n, peer[0])
+""")
+        c = self.connect_in()
+        c.sendall(payload)
+        c.shutdown(socket.SHUT_WR)
+        digest = b""
+        while True:
+            d = c.recv(64)
+            if not d:
+                break
+            digest += d
+        c.close()
+        out, err = self.board.follow(TIMEOUT)
+        self.assertEqual(err, "")
+        self.assertEqual(digest, hashlib.sha256(payload).digest())
+        self.assertEqual(out.split(), ["got", str(BIG), "10.0.2.2"])
+
+    def test_client_of_a_cpython_server_256k_both_ways(self):
+        payload = os.urandom(BIG)
+        result = {}
+
+        def serve():
+            s, _ = self.host_server.accept()
+            with s:
+                s.settimeout(TIMEOUT)
+                got = b""
+                while len(got) < BIG:
+                    d = s.recv(65536)
+                    if not d:
+                        break
+                    got += d
+                result["got"] = got
+                s.sendall(payload)
+
+        t = threading.Thread(target=serve)
+        t.start()
+        out = self.run_on_board("""
+import hashlib
+c = socket.socket()
+c.connect(('10.0.2.100', 8000))
+chunk = bytes(range(256)) * 8
+for i in range(%d // len(chunk)):
+    c.write(chunk)
+h = hashlib.sha256()
+n = 0
+while n < %d:
+    d = c.recv(4096)
+    if not d:
+        break
+    h.update(d)
+    n += len(d)
+c.close()
+print(n, h.digest().hex())
+""" % (BIG, BIG))
+        t.join(TIMEOUT)
+        self.assertEqual(result["got"], (bytes(range(256)) * 8) * (BIG // 2048))
+        self.assertEqual(out.split(), [str(BIG), hashlib.sha256(payload).hexdigest()])
+
+    def test_peer_reset_is_econnreset(self):
+        self.board.start("""
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(('', 80))
+l.listen(1)
+s, _ = l.accept()
+print(s.recv(10))
+try:
+    print(s.recv(10))
+except OSError as e:
+    print('error', errno.errorcode.get(e.errno, e.errno))
+print(s.recv(10))
+s.close()
+l.close()
+""")
+        c = self.connect_in()
+        c.sendall(b"data")
+        time.sleep(0.5)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()
+        out, err = self.board.follow(TIMEOUT)
+        self.assertEqual(err, "")
+        self.assertEqual(out.replace("\r\n", "\n"), "b'data'\nerror ECONNRESET\nb''\n")
+
+    def test_peer_close_gives_eof_every_time(self):
+        self.board.start("""
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(('', 80))
+l.listen(1)
+s, _ = l.accept()
+print(s.read(), s.recv(5), s.recv(5), s.readline())
+print(s.send(b'still writable'))
+s.close()
+l.close()
+""")
+        c = self.connect_in()
+        c.sendall(b"last words")
+        c.shutdown(socket.SHUT_WR)
+        self.assertEqual(c.recv(100), b"still writable")
+        c.close()
+        out, err = self.board.follow(TIMEOUT)
+        self.assertEqual(err, "")
+        self.assertEqual(out.replace("\r\n", "\n"), "b'last words' b'' b'' b''\n14\n")
+
+    def test_refused_and_unanswered_connects(self):
+        out = self.run_on_board("""
+c = socket.socket()
+try:
+    c.connect(('%s', %d))
+except OSError as e:
+    print('refused', errno.errorcode.get(e.errno, e.errno))
+c.close()
+c = socket.socket()
+c.settimeout(0.5)
+t = time.ticks_ms()
+try:
+    c.connect(('%s', %d))
+except OSError as e:
+    print('unanswered', errno.errorcode.get(e.errno, e.errno), 450 < time.ticks_diff(time.ticks_ms(), t) < 3000)
+c.close()
+c = socket.socket()
+c.setblocking(False)
+try:
+    c.connect(('%s', %d))
+except OSError as e:
+    print('non-blocking', errno.errorcode.get(e.errno, e.errno))
+p = select.poll()
+p.register(c)
+print('poll while connecting', p.poll(200))
+c.close()
+""" % (VHOST_IP, TCP_REFUSE_PORT, SILENT_IP, 80, SILENT_IP, 80))
+        self.assertEqual(out, "refused ECONNREFUSED\nunanswered ETIMEDOUT True\nnon-blocking EINPROGRESS\npoll while connecting []\n")
+
+    def test_twenty_connections_leak_nothing(self):
+        before = self.run_on_board("lan.poll(); print(lan.stats())")
+        self.board.start("""
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(('', 80))
+l.listen(2)
+for i in range(20):
+    s, _ = l.accept()
+    s.write(s.recv(10))
+    s.close()
+l.close()
+""")
+        for i in range(20):
+            c = self.connect_in()
+            c.sendall(b"n%d" % i)
+            self.assertEqual(c.recv(10), b"n%d" % i)
+            c.close()
+        out, err = self.board.follow(TIMEOUT)
+        self.assertEqual(err, "")
+        # guest as client too, through guestfwd
+        def serve():
+            for i in range(20):
+                s, _ = self.host_server.accept()
+                s.sendall(s.recv(10))
+                s.close()
+        t = threading.Thread(target=serve)
+        t.start()
+        self.run_on_board("""
+for i in range(20):
+    c = socket.socket()
+    c.connect(('10.0.2.100', 8000))
+    c.send(b'x%d' % i)
+    assert c.recv(10) == b'x%d' % i
+    c.close()
+""")
+        t.join(TIMEOUT)
+        # Let the closes finish, then compare what lwIP still holds.
+        after = self.run_on_board("""
+import gc
+gc.collect()
+for i in range(30):
+    lan.poll()
+    time.sleep_ms(100)
+    st = lan.stats()
+    if st['tcp_active'] == 0 and st['pbuf_pool'] == 0:
+        break
+print(st)
+""")
+        b, a = eval(before), eval(after)
+        self.assertEqual(a["tcp_active"], 0, after)
+        self.assertEqual(a["tcp_pcb_listen"], b["tcp_pcb_listen"], after)
+        self.assertEqual(a["udp_pcb"], b["udp_pcb"], after)
+        self.assertEqual(a["pbuf_pool"], 0, after)
+        self.assertEqual(a["pbuf"], 0, after)
+        # TIME_WAIT pcbs are lwIP's to recycle; everything else is back.
+        self.assertEqual(a["tcp_pcb"], a["tcp_time_wait"], after)
+
+
+class Udp(BoardTest):
+    def test_host_to_guest_through_hostfwd(self):
+        self.board.start("""
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(('', 81))
+u.settimeout(10)
+d, a = u.recvfrom(1500)
+print(d, a[0])
+u.close()
+""")
+        time.sleep(0.5)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as h:
+            for _ in range(20):  # until the board has bound
+                h.sendto(b"to the board", ("127.0.0.1", self.udp_in))
+                time.sleep(0.05)
+        out, err = self.board.follow(TIMEOUT)
+        self.assertEqual(err, "")
+        self.assertEqual(out.replace("\r\n", "\n"), "b'to the board' 10.0.2.2\n")
+
+    def test_guest_to_host_and_back(self):
+        self.vhost.take_received()
+        out = self.run_on_board("""
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.settimeout(5)
+for i in range(5):
+    u.sendto(b'dgram %%d' %% i, ('%s', 7))
+    d, a = u.recvfrom(100)
+    print(d, a)
+u.sendto(b'to the sink', ('%s', %d))
+u.connect(('%s', 7))
+u.send(b'connected')
+print(u.recv(100))
+u.settimeout(0)
+try:
+    u.recv(100)
+except OSError as e:
+    print('empty', errno.errorcode.get(e.errno, e.errno))
+u.close()
+""" % (VHOST_IP, VHOST_IP, UDP_SINK_PORT, VHOST_IP))
+        expect = "".join("b'dgram %d' ('%s', 7)\n" % (i, VHOST_IP) for i in range(5))
+        self.assertEqual(out, expect + "b'connected'\nempty EAGAIN\n")
+        got = self.vhost.take_received()
+        self.assertEqual([(d, port) for d, _, port in got], [(b"to the sink", UDP_SINK_PORT)])
+        self.assertEqual(got[0][1][0], "10.0.2.15")
+
+
+class Behaviour(BoardTest):
+    def test_timeouts_and_nonblocking(self):
+        out = self.run_on_board("""
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(('', 80))
+l.listen(1)
+l.setblocking(False)
+try:
+    l.accept()
+except OSError as e:
+    print('accept, non-blocking', errno.errorcode.get(e.errno, e.errno))
+l.settimeout(0.3)
+t = time.ticks_ms()
+try:
+    l.accept()
+except OSError as e:
+    print('accept, timeout', errno.errorcode.get(e.errno, e.errno), 280 < time.ticks_diff(time.ticks_ms(), t) < 3000)
+l.close()
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(('', 0))
+u.settimeout(0.2)
+try:
+    u.recvfrom(10)
+except OSError as e:
+    print('recvfrom, timeout', errno.errorcode.get(e.errno, e.errno))
+u.close()
+s = socket.socket()
+try:
+    s.recv(1)
+except OSError as e:
+    print('recv, new socket', errno.errorcode.get(e.errno, e.errno))
+print(s.gettimeout(), s.fileno())
+s.close()
+try:
+    s.recv(1)
+except OSError as e:
+    print('recv, closed', errno.errorcode.get(e.errno, e.errno))
+""")
+        self.assertEqual(out, "accept, non-blocking EAGAIN\naccept, timeout ETIMEDOUT True\n"
+                              "recvfrom, timeout ETIMEDOUT\nrecv, new socket ENOTCONN\nNone -1\n"
+                              "recv, closed EBADF\n")
+
+    def test_poll_readiness(self):
+        out = self.run_on_board("""
+p = select.poll()
+s = socket.socket()
+p.register(s)
+print('new tcp', p.poll(0)[0][1])
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(('', 0))
+q = select.poll()
+q.register(u)
+print('udp', q.poll(0)[0][1])
+s.close()
+print('closed', p.poll(0)[0][1])
+u.close()
+""")
+        self.assertEqual(out, "new tcp 20\nudp 4\nclosed 32\n")
+
+    def test_getaddrinfo_through_lwip_dns(self):
+        out = self.run_on_board("""
+print(socket.getaddrinfo('board-test.example', 80, 0, socket.SOCK_STREAM))
+print(socket.getaddrinfo('10.1.2.3', 5))
+try:
+    socket.getaddrinfo('no-such-name.example', 80)
+except OSError as e:
+    print('unknown', e.errno < 0)
+c = socket.socket()
+try:
+    c.connect(('vhost.test', %d))
+except OSError as e:
+    print('connect by name', errno.errorcode.get(e.errno, e.errno))
+c.close()
+""" % TCP_REFUSE_PORT)
+        self.assertEqual(out, "[(2, 1, 6, '', ('10.0.2.77', 80))]\n"
+                              "[(2, 1, 6, '', ('10.1.2.3', 5)), (2, 2, 17, '', ('10.1.2.3', 5))]\n"
+                              "unknown True\nconnect by name ECONNREFUSED\n")
+
+    def test_finaliser_frees_lwip_pcbs(self):
+        out = self.run_on_board("""
+import gc
+gc.collect()
+before = lan.stats()
+for i in range(30):
+    socket.socket()
+    socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+gc.collect()
+after = lan.stats()
+print(after['tcp_pcb'] - before['tcp_pcb'], after['udp_pcb'] - before['udp_pcb'])
+""")
+        self.assertEqual(out, "0 0\n")
+
+
+class Upstream(BoardTest):
+    """MicroPython's own tests that apply to a board with one interface."""
+
+    TESTS = ["net_hosted/accept_nonblock.py", "net_hosted/accept_timeout.py", "extmod/select_ipoll.py",
+             "extmod/select_poll_basic.py", "extmod/select_poll_udp.py", "extmod/socket_tcp_basic.py",
+             "extmod/socket_udp_nonblock.py"]
+
+    def expected(self, path):
+        exp = path + ".exp"
+        if os.path.exists(exp):
+            with open(exp) as f:
+                return f.read()
+        # No .exp: like run-tests.py, CPython's output is the expectation.
+        return subprocess.run([sys.executable, path], capture_output=True, text=True, timeout=TIMEOUT).stdout
+
+    def test_upstream(self):
+        for name in self.TESTS:
+            with self.subTest(test=name):
+                path = os.path.join(MICROPY_DIR, "tests", name)
+                with open(path) as f:
+                    code = f.read()
+                self.board.soft_reset()
+                out = self.run_on_board(code)
+                self.assertEqual(out, self.expected(path))
+
+
+if __name__ == "__main__":
+    unittest.main()
