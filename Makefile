@@ -36,7 +36,7 @@ USERMODS := $(abspath $(BUILD))/usermods
 UNIX_FLAGS := VARIANT=standard FROZEN_MANIFEST=$(TOP)/tools/manifest.py \
 	MICROPY_SSL_AXTLS=0 MICROPY_SSL_MBEDTLS=1 MICROPY_PY_BTREE=0 STRIP=
 
-.PHONY: all run test deps deps-test deps-qemu firmware firmware-dual firmware-none firmware-qemu firmware-qemu-modlwip run-qemu lwip-source micropython-source cargo-test clean distclean
+.PHONY: all run test deps deps-test deps-qemu firmware firmware-dual firmware-none firmware-qemu firmware-qemu-modlwip firmware-qemu-none run-qemu cross bench bench-smoke lwip-source micropython-source cargo-test clean distclean
 
 all: firmware
 
@@ -128,6 +128,12 @@ firmware-qemu-modlwip: deps deps-qemu lwip-source $(MPY_CROSS)
 		MPS2_NET_SOCKET=modlwip
 	@cp -p $(BUILD)/qemu-modlwip/firmware.elf $(BUILD)/firmware-qemu-modlwip.elf
 
+# ... and with no socket module at all: the baseline for flash figures.
+firmware-qemu-none: deps deps-qemu lwip-source $(MPY_CROSS)
+	$(MAKE) -C $(MICROPY_ABS)/ports/qemu -j$(JOBS) $(QEMU_PORT_FLAGS) BUILD=$(abspath $(BUILD))/qemu-none \
+		MPS2_NET_SOCKET=none
+	@cp -p $(BUILD)/qemu-none/firmware.elf $(BUILD)/firmware-qemu-none.elf
+
 # Boots the board with networking (guest isolated: restrict=on) and a REPL on
 # this terminal; the host's 127.0.0.1:8080 reaches the guest's port 80.
 QEMU_NET ?= user,model=lan9118,restrict=on,hostfwd=tcp:127.0.0.1:8080-:80
@@ -135,6 +141,28 @@ run-qemu: firmware-qemu
 	@echo "MPS2-AN385 with usocket; Ctrl-A X quits. Host 127.0.0.1:8080 -> guest port 80."
 	qemu-system-arm -machine mps2-an385 -nographic -monitor null -semihosting \
 		-serial mon:stdio -nic $(QEMU_NET) -kernel $(BUILD)/firmware-qemu.elf
+
+# Cross builds of the core on its own, for the Cortex-M targets of STM32-class
+# boards, with the emulated board's MicroPython and lwIP configuration.
+CROSS_TARGETS := thumbv7m-none-eabi thumbv7em-none-eabihf
+cross: firmware-qemu
+	@for t in $(CROSS_TARGETS); do \
+		rustup target list --installed 2>/dev/null | grep -qx $$t || rustup target add $$t || exit 1; \
+		echo "CARGO $$t"; \
+		USOCKET_MP_CFLAGS_FILE=$(abspath $(BUILD))/qemu/usocket/cflags \
+			cargo build --release --locked --quiet --target $$t --target-dir $(abspath $(BUILD))/cross \
+			--config "target.$$t.rustflags=['-C','force-unwind-tables=no']" || exit 1; \
+		ls -l $(BUILD)/cross/$$t/release/libusocket.a; \
+	done
+
+# Side-by-side benchmarks (tools/bench.py); BENCH_FLAGS="--rounds 3" etc.
+BENCH_FLAGS ?=
+bench: firmware firmware-dual firmware-none firmware-qemu firmware-qemu-none firmware-qemu-modlwip
+	$(PYTHON) tools/bench.py --firmware $(BUILD)/micropython-dual --write docs/benchmarks-latest.md $(BENCH_FLAGS)
+
+# A tiny run that proves the benchmark works (no speed is asserted).
+bench-smoke: firmware-dual
+	$(PYTHON) tools/bench.py --firmware $(BUILD)/micropython-dual --rounds 1 --scale 0.01
 
 $(BUILD)/micropython: firmware
 $(BUILD)/micropython-dual: firmware-dual
@@ -148,7 +176,7 @@ cargo-test: firmware
 	USOCKET_MP_CFLAGS_FILE=$(abspath $(BUILD))/unix-default/usocket/cflags \
 		cargo test --lib --locked --target-dir $(abspath $(BUILD))/cargo-test
 
-test: deps-test firmware firmware-dual cargo-test firmware-qemu
+test: deps-test firmware firmware-dual cargo-test firmware-qemu cross bench-smoke
 	$(PYTHON) tests/run.py --micropython-dir $(MICROPY_ABS) \
 		--firmware $(BUILD)/micropython --firmware $(BUILD)/micropython-dual \
 		--qemu-firmware $(BUILD)/firmware-qemu.elf

@@ -35,7 +35,12 @@ CFLAGS_USERMOD += -I$(USOCKET_BUILD)/include -I$(USOCKET_DIR)
 # archive may be scanned before the shim that calls it: naming one of its
 # symbols as undefined makes the linker take the core from it either way (with
 # LTO the core is a single member of the archive).
-LDFLAGS_USERMOD += -Wl,--undefined=usocket_init_closed $(USOCKET_LIB)
+# With a C library (host builds), libm comes first: Rust's compiler_builtins
+# in the archive also defines fmod & co., and must not stand in for libm's.
+ifeq ($(USOCKET_RUST_TARGET),)
+USOCKET_LIBM := -lm
+endif
+LDFLAGS_USERMOD += -Wl,--undefined=usocket_init_closed $(USOCKET_LIBM) $(USOCKET_LIB)
 
 # The port's include paths (made absolute: cargo runs elsewhere) and defines,
 # for the core's build script to evaluate constants with. Expanded when the

@@ -18,6 +18,10 @@ pub struct SockAddr {
     pub addr: [u8; 16],
 }
 
+/// Whether the stack has IPv6. Without it (lwIP built IPv4-only) IPv6 text is
+/// not parsed or written at all, which keeps that code out of small images.
+const IPV6: bool = cfg!(any(not(usocket_backend = "lwip_raw"), usocket_lwip_ipv6));
+
 /// One getaddrinfo result.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -68,7 +72,7 @@ impl SockAddr {
                 h => parse_ipv4(h)?,
             };
             Some(SockAddr::v4(ip, port))
-        } else if family == AF_INET6 {
+        } else if family == AF_INET6 && IPV6 {
             let ip = if host.is_empty() { [0; 16] } else { parse_ipv6(host)? };
             Some(SockAddr::v6(ip, port, flowinfo, scope_id))
         } else {
@@ -78,7 +82,7 @@ impl SockAddr {
 
     /// Writes the address part as text; returns its length.
     pub fn format_host(&self, out: &mut [u8; ADDR_TEXT_MAX]) -> usize {
-        if self.family == AF_INET {
+        if self.family == AF_INET || !IPV6 {
             format_ipv4(&self.ipv4(), out)
         } else {
             format_ipv6(&self.addr, out)
@@ -300,7 +304,7 @@ pub fn inet_pton(family: i32, text: &[u8], out: &mut [u8; 16]) -> Result<usize> 
         let ip = parse_ipv4(text).ok_or(Errno::EINVAL)?;
         out[..4].copy_from_slice(&ip);
         Ok(4)
-    } else if family == AF_INET6 {
+    } else if family == AF_INET6 && IPV6 {
         *out = parse_ipv6(text).ok_or(Errno::EINVAL)?;
         Ok(16)
     } else {
@@ -313,7 +317,7 @@ pub fn inet_ntop(family: i32, packed: &[u8], out: &mut [u8; ADDR_TEXT_MAX]) -> R
     if family == AF_INET {
         let ip: &[u8; 4] = packed.try_into().map_err(|_| Errno::EINVAL)?;
         Ok(format_ipv4(ip, out))
-    } else if family == AF_INET6 {
+    } else if family == AF_INET6 && IPV6 {
         let ip: &[u8; 16] = packed.try_into().map_err(|_| Errno::EINVAL)?;
         Ok(format_ipv6(ip, out))
     } else {

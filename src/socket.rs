@@ -116,6 +116,7 @@ impl Socket {
     ///
     /// `attempt` is a trait object, not a generic: one copy of this loop serves
     /// every operation (flash matters more than an indirect call here).
+    #[inline(never)]
     fn run(
         &mut self,
         interest: Interest,

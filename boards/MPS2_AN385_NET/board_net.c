@@ -244,7 +244,7 @@ const mp_obj_module_t lan_module = {
 
 MP_REGISTER_MODULE(MP_QSTR_lan, lan_module);
 
-#if !MPS2_NET_USOCKET
+#if MPS2_NET_MODLWIP
 // MicroPython's modlwip (the comparison build) takes this from the `network`
 // module, which this board does not have.
 int mp_mod_network_prefer_dns_use_ip_version = 4;

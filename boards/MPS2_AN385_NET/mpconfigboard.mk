@@ -20,13 +20,14 @@ MPY_CROSS_FLAGS += -march=armv7m
 # lwIP from lib/lwip (the top-level Makefile links it to Debian's lwIP source).
 MICROPY_PY_LWIP = 1
 
-# Which socket module the firmware has: usocket (this project, the default)
-# or modlwip (MicroPython's own, for side-by-side measurements).
+# Which socket module the firmware has: usocket (this project, the default;
+# it comes in through USER_C_MODULES), modlwip (MicroPython's own), or none
+# (the baseline for flash measurements).
 MPS2_NET_SOCKET ?= usocket
-ifeq ($(MPS2_NET_SOCKET),usocket)
-CFLAGS += -DMPS2_NET_USOCKET=1
-USOCKET_RUST_TARGET = thumbv7m-none-eabi
+ifeq ($(MPS2_NET_SOCKET),modlwip)
+CFLAGS += -DMPS2_NET_MODLWIP=1
 endif
+USOCKET_RUST_TARGET = thumbv7m-none-eabi
 
 INC += -I$(BOARD_DIR)
 SRC_C += $(BOARD_DIR)/board_net.c $(BOARD_DIR)/lan9118.c

@@ -11,9 +11,9 @@
 #undef MICROPY_PY_ASYNCIO
 #define MICROPY_PY_ASYNCIO (1)
 
-// lwIP is compiled in either way; with usocket, MicroPython's own lwIP
-// socket module (extmod/modlwip.c) is left out and ours is `socket`.
-#if MPS2_NET_USOCKET
+// lwIP is compiled in either way; MicroPython's own lwIP socket module
+// (extmod/modlwip.c) only in the comparison build.
+#if !MPS2_NET_MODLWIP
 #undef MICROPY_PY_LWIP
 #define MICROPY_PY_LWIP (0)
 #endif

@@ -1,0 +1,310 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmarks: this module (`usocket`) against MicroPython's C
+socket module (`socket`), both in build/micropython-dual, same compiler flags.
+
+Every workload runs both ends of each connection in separate MicroPython
+processes that use the module under test, on loopback, alternating the two
+modules round by round (A B A B ...). Reported per workload: the median of
+each module and the median of the per-round ratios ours/C (higher is better
+for ours). These machines are noisy: only ratios from one run mean anything.
+
+    tools/bench.py [--rounds N] [--scale F] [--write docs/benchmarks.md]
+"""
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+
+# Both ends import the module under test as `m`. Addresses come from the
+# module's own getaddrinfo (the C module wants raw sockaddr bytes).
+PRELUDE = """
+import sys, time, gc
+m = __import__(sys.argv[1])
+PORT = int(sys.argv[2])
+N = int(sys.argv[3])
+ADDR = m.getaddrinfo('127.0.0.1', PORT)[0][-1]
+def server():
+    l = m.socket()
+    l.setsockopt(m.SOL_SOCKET, m.SO_REUSEADDR, 1)
+    l.bind(ADDR)
+    l.listen(128)
+    print('ready')
+    return l
+def connect():
+    for i in range(200):
+        c = m.socket()
+        try:
+            c.connect(ADDR)
+            return c
+        except OSError:
+            c.close()
+            time.sleep_ms(10)
+    raise OSError('server did not come up')
+"""
+
+# name: (unit, server code, client code, value from (elapsed_s, n))
+WORKLOADS = {
+    "bulk stream (write 16 KiB / readinto)": ("MB/s", """
+l = server()
+s, _ = l.accept()
+buf = bytearray(16384)
+got = 0
+while got < N:
+    k = s.readinto(buf)
+    if not k:
+        break
+    got += k
+s.write(b'k')
+""", """
+c = connect()
+data = bytes(16384)
+t = time.ticks_us()
+for i in range(N // 16384):
+    c.write(data)
+c.read(1)
+print(time.ticks_diff(time.ticks_us(), t))
+""", lambda s, n: n / s / 1e6),
+    "bulk recv (send / recv(16384))": ("MB/s", """
+l = server()
+s, _ = l.accept()
+got = 0
+while got < N:
+    d = s.recv(16384)
+    if not d:
+        break
+    got += len(d)
+s.send(b'k')
+""", """
+c = connect()
+data = bytes(16384)
+t = time.ticks_us()
+for i in range(N // 16384):
+    v = memoryview(data)
+    while v:
+        v = v[c.send(v):]
+c.recv(1)
+print(time.ticks_diff(time.ticks_us(), t))
+""", lambda s, n: n / s / 1e6),
+    "TCP ping-pong, 32 bytes": ("round trips/s", """
+l = server()
+s, _ = l.accept()
+for i in range(N):
+    s.send(s.recv(32))
+""", """
+c = connect()
+msg = b'x' * 32
+t = time.ticks_us()
+for i in range(N):
+    c.send(msg)
+    c.recv(32)
+print(time.ticks_diff(time.ticks_us(), t))
+""", lambda s, n: n / s),
+    "UDP ping-pong, 32 bytes": ("round trips/s", """
+u = m.socket(m.AF_INET, m.SOCK_DGRAM)
+u.bind(ADDR)
+print('ready')
+for i in range(N):
+    d, a = u.recvfrom(64)
+    u.sendto(d, a)
+""", """
+u = m.socket(m.AF_INET, m.SOCK_DGRAM)
+msg = b'x' * 32
+time.sleep_ms(50)
+t = time.ticks_us()
+for i in range(N):
+    u.sendto(msg, ADDR)
+    u.recvfrom(64)
+print(time.ticks_diff(time.ticks_us(), t))
+""", lambda s, n: n / s),
+    "connect/accept/close": ("connections/s", """
+l = server()
+for i in range(N):
+    s, _ = l.accept()
+    s.close()
+""", """
+c = connect()
+c.close()
+t = time.ticks_us()
+for i in range(N - 1):
+    c = m.socket()
+    c.connect(ADDR)
+    c.close()
+print(time.ticks_diff(time.ticks_us(), t))
+""", lambda s, n: (n - 1) / s),
+    "poll: 1 active among 64 idle": ("round trips/s", """
+import select
+l = server()
+conns = [l.accept()[0] for i in range(65)]
+p = select.poll()
+for s in conns:
+    p.register(s, select.POLLIN)
+active = conns[-1]
+done = 0
+while done < N:
+    for s, ev in p.poll(5000):
+        s.send(s.recv(32))
+        done += 1
+""", """
+idle = [connect() for i in range(64)]
+c = connect()
+msg = b'x' * 32
+t = time.ticks_us()
+for i in range(N):
+    c.send(msg)
+    c.recv(32)
+print(time.ticks_diff(time.ticks_us(), t))
+""", lambda s, n: n / s),
+}
+
+SIZES = {  # workload -> count at scale 1
+    "bulk stream (write 16 KiB / readinto)": 64 << 20,
+    "bulk recv (send / recv(16384))": 64 << 20,
+    "TCP ping-pong, 32 bytes": 20000,
+    "UDP ping-pong, 32 bytes": 20000,
+    "connect/accept/close": 2000,
+    "poll: 1 active among 64 idle": 10000,
+}
+
+MEMORY = """
+import sys, gc
+m = __import__(sys.argv[1])
+PORT = int(sys.argv[2])
+ADDR = m.getaddrinfo('127.0.0.1', PORT)[0][-1]
+l = m.socket()
+l.setsockopt(m.SOL_SOCKET, m.SO_REUSEADDR, 1)
+l.bind(ADDR)
+l.listen(1)
+c = m.socket()
+c.connect(ADDR)
+s, _ = l.accept()
+buf = bytearray(16384)
+data = bytes(16384)
+def measure(op):
+    c.write(data)
+    op()                      # warm up
+    gc.collect()
+    gc.disable()
+    before = gc.mem_alloc()
+    for i in range(50):
+        c.write(data)
+        op()
+    per = (gc.mem_alloc() - before) // 50
+    gc.enable()
+    return per
+print('recv', measure(lambda: s.recv(16384)))
+print('readinto', measure(lambda: s.readinto(buf)))
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_pair(firmware, module, server_code, client_code, n):
+    port = free_port()
+    with tempfile.TemporaryDirectory() as d:
+        srv_path, cli_path = os.path.join(d, "server.py"), os.path.join(d, "client.py")
+        with open(srv_path, "w") as f:
+            f.write(PRELUDE + textwrap.dedent(server_code))
+        with open(cli_path, "w") as f:
+            f.write(PRELUDE + textwrap.dedent(client_code))
+        srv = subprocess.Popen([firmware, "-X", "heapsize=8m", srv_path, module, str(port), str(n)],
+                               stdout=subprocess.PIPE, text=True)
+        try:
+            if srv.stdout.readline().strip() != "ready":
+                raise RuntimeError("server failed to start")
+            out = subprocess.run([firmware, "-X", "heapsize=8m", cli_path, module, str(port), str(n)],
+                                 capture_output=True, text=True, timeout=600)
+            if out.returncode != 0:
+                raise RuntimeError("client failed: " + out.stderr + out.stdout)
+            srv.wait(timeout=60)
+            return int(out.stdout.split()[-1]) / 1e6
+        finally:
+            if srv.poll() is None:
+                srv.kill()
+                srv.wait()
+
+
+def memory(firmware, module):
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write(MEMORY)
+    try:
+        out = subprocess.run([firmware, f.name, module, str(free_port())], capture_output=True, text=True, timeout=60)
+        return dict((k, int(v)) for k, v in (line.split() for line in out.stdout.splitlines()))
+    finally:
+        os.unlink(f.name)
+
+
+def size(path):
+    out = subprocess.run(["size", path], capture_output=True, text=True, check=True).stdout.splitlines()[1].split()
+    return int(out[0]) + int(out[1])
+
+
+def flash_report(build):
+    rows = []
+    none, default, dual = (os.path.join(build, n) for n in ("micropython-none", "micropython", "micropython-dual"))
+    if all(os.path.exists(p) for p in (none, default, dual)):
+        ours = size(default) - size(none)
+        both = size(dual) - size(none)
+        rows.append(("unix x86-64 (text+data)", ours, both - ours))
+    qn, qu, qm = (os.path.join(build, n) for n in ("firmware-qemu-none.elf", "firmware-qemu.elf", "firmware-qemu-modlwip.elf"))
+    if all(os.path.exists(p) for p in (qn, qu, qm)):
+        rows.append(("MPS2-AN385 Cortex-M3, lwIP (text+data)", size(qu) - size(qn), size(qm) - size(qn)))
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--firmware", default=os.path.join(TOP, "build", "micropython-dual"))
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--scale", type=float, default=1.0, help="fraction of the full workload sizes")
+    ap.add_argument("--write", help="write the results as markdown to this file")
+    args = ap.parse_args()
+
+    lines = ["| workload | unit | usocket (median) | C module (median) | ratio ours/C (median of rounds) |",
+             "|---|---|---|---|---|"]
+    for name, (unit, server, client, value) in WORKLOADS.items():
+        n = max(int(SIZES[name] * args.scale), 2)
+        if "bulk" in name:
+            n = max(n // 16384, 1) * 16384
+        ours, theirs, ratios = [], [], []
+        for r in range(args.rounds):
+            a = value(run_pair(args.firmware, "usocket", server, client, n), n)
+            b = value(run_pair(args.firmware, "socket", server, client, n), n)
+            ours.append(a)
+            theirs.append(b)
+            ratios.append(a / b)
+        row = "| %s | %s | %.1f | %.1f | %.2f |" % (name, unit, statistics.median(ours), statistics.median(theirs),
+                                                     statistics.median(ratios))
+        print(row, flush=True)
+        lines.append(row)
+
+    mem_ours, mem_c = memory(args.firmware, "usocket"), memory(args.firmware, "socket")
+    lines += ["", "| GC heap bytes allocated per call | usocket | C module |", "|---|---|---|"]
+    for op in ("recv", "readinto"):
+        label = "recv(16384) of 16 KiB" if op == "recv" else "readinto(16 KiB buffer)"
+        lines.append("| %s | %d | %d |" % (label, mem_ours[op], mem_c[op]))
+    flash = flash_report(os.path.dirname(os.path.abspath(args.firmware)))
+    if flash:
+        lines += ["", "| flash the module adds to the firmware | usocket | MicroPython's C module |", "|---|---|---|"]
+        for label, ours, theirs in flash:
+            lines.append("| %s | %d bytes | %d bytes |" % (label, ours, theirs))
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.write:
+        with open(args.write, "w") as f:
+            f.write(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
