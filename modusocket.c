@@ -322,11 +322,28 @@ static socket_obj_t *socket_new(void) {
     return o;
 }
 
+static mp_obj_t socket_open(int32_t family, int32_t sock_type, int32_t proto);
+
 // socket(family=AF_INET, type=SOCK_STREAM, proto=0). `af` is accepted as a
 // keyword too, as MicroPython's documentation names it. proto 0 lets the
 // stack pick the protocol of the type (TCP for streams, UDP for datagrams).
 static mp_obj_t socket_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *args) {
     (void)type;
+    int32_t family = USOCKET_AF_INET, sock_type = USOCKET_SOCK_STREAM, proto = 0;
+    if (n_kw == 0 && n_args <= 3) {
+        // The common case, positional arguments only: no keyword parsing.
+        mp_arg_check_num(n_args, n_kw, 0, 3, false);
+        if (n_args > 0) {
+            family = get_int32(args[0]);
+        }
+        if (n_args > 1) {
+            sock_type = get_int32(args[1]);
+        }
+        if (n_args > 2) {
+            proto = get_int32(args[2]);
+        }
+        return socket_open(family, sock_type, proto);
+    }
     enum { ARG_family, ARG_type, ARG_proto, ARG_af };
     static const mp_arg_t allowed[] = {
         { MP_QSTR_family, MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
@@ -337,10 +354,19 @@ static mp_obj_t socket_make_new(const mp_obj_type_t *type, size_t n_args, size_t
     mp_arg_val_t vals[MP_ARRAY_SIZE(allowed)];
     mp_arg_parse_all_kw_array(n_args, n_kw, args, MP_ARRAY_SIZE(allowed), allowed, vals);
     mp_obj_t family_in = vals[ARG_family].u_obj != MP_OBJ_NULL ? vals[ARG_family].u_obj : vals[ARG_af].u_obj;
-    int32_t family = family_in != MP_OBJ_NULL ? get_int32(family_in) : USOCKET_AF_INET;
-    int32_t sock_type = vals[ARG_type].u_obj != MP_OBJ_NULL ? get_int32(vals[ARG_type].u_obj) : USOCKET_SOCK_STREAM;
-    int32_t proto = vals[ARG_proto].u_obj != MP_OBJ_NULL ? get_int32(vals[ARG_proto].u_obj) : 0;
+    if (family_in != MP_OBJ_NULL) {
+        family = get_int32(family_in);
+    }
+    if (vals[ARG_type].u_obj != MP_OBJ_NULL) {
+        sock_type = get_int32(vals[ARG_type].u_obj);
+    }
+    if (vals[ARG_proto].u_obj != MP_OBJ_NULL) {
+        proto = get_int32(vals[ARG_proto].u_obj);
+    }
+    return socket_open(family, sock_type, proto);
+}
 
+static mp_obj_t socket_open(int32_t family, int32_t sock_type, int32_t proto) {
     socket_obj_t *o = socket_new();
     mp_int_t status = usocket_open(&o->sock, family, sock_type, proto);
     if (status == -MP_ENOMEM || status == -MP_EMFILE || status == -MP_ENFILE) {

@@ -106,25 +106,37 @@ pub fn looks_numeric(host: &[u8]) -> bool {
 /// Like all parsing and formatting here, written without indexing that could
 /// panic: a panic path would pull formatting code into the firmware.
 pub fn parse_ipv4(text: &[u8]) -> Option<[u8; 4]> {
+    // One pass over the bytes (this runs on every connect and sendto).
     let mut out = [0u8; 4];
-    let mut parts = text.split(|&c| c == b'.');
-    for slot in out.iter_mut() {
-        let part = parts.next()?;
-        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
-            return None;
-        }
-        let mut value: u32 = 0;
-        for &c in part {
-            if !c.is_ascii_digit() {
+    let mut part = 0usize;
+    let mut digits = 0u32;
+    let mut value = 0u32;
+    for &c in text {
+        if c == b'.' {
+            if digits == 0 || part >= 3 {
                 return None;
             }
+            *out.get_mut(part)? = value as u8;
+            part += 1;
+            digits = 0;
+            value = 0;
+        } else if c.is_ascii_digit() {
+            if digits > 0 && value == 0 {
+                return None; // leading zero
+            }
             value = value * 10 + u32::from(c - b'0');
+            digits += 1;
+            if value > 255 {
+                return None;
+            }
+        } else {
+            return None;
         }
-        *slot = u8::try_from(value).ok()?;
     }
-    if parts.next().is_some() {
+    if digits == 0 || part != 3 {
         return None;
     }
+    out[3] = value as u8;
     Some(out)
 }
 

@@ -180,28 +180,30 @@ impl Socket {
     /// Connects under the timeout rule: timeout 0 gives `EINPROGRESS` (finish
     /// with poll), a finite one `ETIMEDOUT`, None waits (Ctrl-C interrupts).
     ///
-    /// The handle is made non-blocking for the attempt even with timeout None:
-    /// a blocking connect(2) cut short by a signal cannot be resumed (connecting
-    /// again says EALREADY), but waiting for writability can.
+    /// With timeout None the kernel does the waiting (one system call). If a
+    /// signal interrupts it and nothing is pending for MicroPython, the
+    /// connection goes on in the background, so the rest is a wait for it
+    /// (calling connect(2) again would say EALREADY), as CPython does.
     pub fn connect(&mut self, addr: &SockAddr) -> Result<()> {
         self.check_open()?;
-        let was_blocking = !self.flags().contains(Flags::FD_NONBLOCKING);
-        self.set_handle_nonblocking(true)?;
-        let r = self.connect_nonblocking(addr);
-        if was_blocking {
-            let restored = self.set_handle_nonblocking(false);
-            return r.and(restored);
-        }
-        r
-    }
-
-    fn connect_nonblocking(&mut self, addr: &SockAddr) -> Result<()> {
-        match sys::connect(&mut self.sys, addr) {
+        let timeout = self.timeout();
+        let kernel_blocks = sys::HAS_BLOCKING_CALLS && !self.flags().contains(Flags::FD_NONBLOCKING);
+        let first = if kernel_blocks {
+            hooks::without_gil(|| sys::connect(&mut self.sys, addr))
+        } else {
+            sys::connect(&mut self.sys, addr)
+        };
+        match first {
             Ok(()) => return Ok(()),
-            Err(e) if e == Errno::EINPROGRESS || e.is_would_block() => {}
+            Err(Errno::EINTR) if kernel_blocks => {
+                if hooks::pending() {
+                    return Err(Errno::EINTR);
+                }
+            }
+            Err(e) if !kernel_blocks && (e == Errno::EINPROGRESS || e.is_would_block()) => {}
             Err(e) => return Err(e),
         }
-        let deadline = Deadline::start(self.timeout(), sys::now_ms());
+        let deadline = Deadline::start(timeout, sys::now_ms());
         loop {
             let wait = match deadline.next_wait(sys::now_ms()) {
                 Err(e) if e.is_would_block() => return Err(Errno::EINPROGRESS),

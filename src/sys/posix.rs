@@ -96,13 +96,11 @@ pub fn close(st: &mut State) {
     }
 }
 
+/// One system call (FIONBIO), not the two of fcntl(F_GETFL/F_SETFL): the
+/// core only calls this when the mode really changes.
 pub fn set_nonblocking(st: &State, on: bool) -> Result<()> {
-    let flags = syscall!(libc::fcntl(st.fd, libc::F_GETFL))?;
-    let new = if on { flags | libc::O_NONBLOCK } else { flags & !libc::O_NONBLOCK };
-    if new != flags {
-        syscall!(libc::fcntl(st.fd, libc::F_SETFL, new))?;
-    }
-    Ok(())
+    let mut arg: libc::c_int = on.into();
+    syscall!(libc::ioctl(st.fd, libc::FIONBIO as _, &mut arg)).map(drop)
 }
 
 /// A sockaddr_in / sockaddr_in6 built from a SockAddr.
