@@ -2,7 +2,8 @@
 """Runs the project's tests against one or more firmwares:
 
 1. MicroPython-level tests (tests/micropython/*.py with .py.exp), through
-   MicroPython's own tests/run-tests.py, once per firmware;
+   MicroPython's own tests/run-tests.py, once per firmware, and MicroPython's
+   own socket tests listed in tests/upstream.txt;
 2. interop tests with CPython as the peer (tests/interop/test_*.py);
 3. the lwIP raw backend on the emulated MPS2-AN385 board (tests/qemu/), if a
    firmware for it is given.
@@ -42,6 +43,51 @@ def micropython_tests(micropython_dir, firmware, result_dir):
     return ok
 
 
+def read_upstream_list():
+    groups, current = {}, None
+    with open(os.path.join(HERE, "upstream.txt")) as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if line.startswith("[") and line.endswith("]"):
+                current = groups.setdefault(line[1:-1], [])
+            elif line:
+                current.append(line)
+    return groups
+
+
+def upstream_tests(micropython_dir, firmware, result_dir):
+    """MicroPython's own tests (tests/upstream.txt) on the firmware where
+    `socket` is usocket."""
+    groups = read_upstream_list()
+    tests_dir = os.path.abspath(os.path.join(micropython_dir, "tests"))
+    env = dict(os.environ, MICROPY_MICROPYTHON=os.path.abspath(firmware), USOCKET_UPSTREAM_TESTS=tests_dir)
+    files = groups["run-tests"] + [os.path.join(HERE, "upstream", t) for t in groups["wrapped"]]
+    out = subprocess.run([sys.executable, "run-tests.py", "-j", "1", "-r", result_dir] + files,
+                         cwd=tests_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    print(out.stdout, end="")
+    ok = out.returncode == 0 and "skip " not in out.stdout
+    if not ok:
+        subprocess.run([sys.executable, "run-tests.py", "-r", result_dir, "--print-failures"], cwd=tests_dir)
+    # Multi-instance tests pick "the host IP" by routing to an outside
+    # address: in a namespace with only loopback up they use 127.0.0.1, and
+    # no packet can leave.
+    ns = "usocket-multi-%d" % os.getpid()
+    if subprocess.run(["ip", "netns", "add", ns]).returncode != 0:
+        print("FAILED: the multi-instance tests need a network namespace (run as root with iproute2)")
+        return False
+    try:
+        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+        out = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "run-multitests.py",
+                              "-i", "micropython", "-i", "micropython"] + groups["multitests"],
+                             cwd=tests_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             timeout=600)
+        print(out.stdout, end="")
+        ok = ok and out.returncode == 0 and "skip" not in out.stdout.lower().split("tests performed")[0].replace("skipped", "")
+    finally:
+        subprocess.run(["ip", "netns", "del", ns])
+    return ok
+
+
 def interop_tests(firmwares):
     env = dict(os.environ, USOCKET_FIRMWARES=os.pathsep.join(os.path.abspath(f) for f in firmwares),
                PYTHONWARNINGS="ignore::ResourceWarning")
@@ -52,9 +98,10 @@ def interop_tests(firmwares):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--micropython-dir", required=True, help="MicroPython source tree (for run-tests.py)")
-    ap.add_argument("--firmware", action="append", required=True, help="firmware to test (repeatable)")
+    ap.add_argument("--firmware", action="append", required=True,
+                    help="firmware to test (repeatable); the first must have usocket as `socket`")
     ap.add_argument("--qemu-firmware", help="firmware-qemu.elf for the emulated board tests")
-    ap.add_argument("--only", choices=["micropython", "interop", "qemu"], help="run one group only")
+    ap.add_argument("--only", choices=["micropython", "upstream", "interop", "qemu"], help="run one group only")
     args = ap.parse_args()
 
     failed = []
@@ -65,6 +112,12 @@ def main():
             print("== MicroPython-level tests on", fw, flush=True)
             if not micropython_tests(args.micropython_dir, fw, result_dir):
                 failed.append("micropython tests on " + name)
+    if args.only in (None, "upstream"):
+        fw = args.firmware[0]
+        print("== MicroPython's own socket tests on", fw, flush=True)
+        result_dir = os.path.abspath(os.path.join(os.path.dirname(fw), "test-results", "upstream"))
+        if not upstream_tests(args.micropython_dir, fw, result_dir):
+            failed.append("upstream tests")
     if args.only in (None, "interop"):
         print("== interop tests (CPython peer)", flush=True)
         if not interop_tests(args.firmware):
