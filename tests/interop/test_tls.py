@@ -1,0 +1,168 @@
+"""MicroPython's `tls` module (the system's mbedTLS) over usocket: server and
+client in two MicroPython processes with 1 MiB checked end to end, a
+non-blocking handshake driven by select.poll (which asks usocket through
+the TLS object's ioctl), and a MicroPython TLS server for CPython's ssl.
+
+Certificates are made at test time with the openssl command."""
+import hashlib
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import unittest
+
+from mpy import FIRMWARES, Script, TIMEOUT
+
+SIZE = 1 << 20
+
+
+def make_certs(d):
+    key, cert = os.path.join(d, "key.pem"), os.path.join(d, "cert.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-keyout", key, "-out", cert, "-days", "2", "-nodes", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+        check=True, capture_output=True)
+    der = os.path.join(d, "cert.der")
+    subprocess.run(["openssl", "x509", "-in", cert, "-outform", "der", "-out", der], check=True)
+    return key, cert, der
+
+
+SERVER = """
+import usocket as socket, tls, hashlib
+ctx = tls.SSLContext(tls.PROTOCOL_TLS_SERVER)
+# the tls module takes the PEM data itself (ssl.py would read the files)
+ctx.load_cert_chain(open({cert!r}, "rb").read(), open({key!r}, "rb").read())
+l = socket.socket()
+l.bind(("127.0.0.1", 0))
+l.listen(1)
+print("port", l.getsockname()[1])
+s, _ = l.accept()
+t = ctx.wrap_socket(s, server_side=True)
+h = hashlib.sha256()
+buf = bytearray(4096)
+n = 0
+while n < {size}:
+    k = t.readinto(buf)
+    if not k:
+        break
+    h.update(memoryview(buf)[:k])
+    n += k
+t.write(h.digest())
+t.close()
+l.close()
+print("received", n)
+"""
+
+
+@unittest.skipUnless(shutil.which("openssl"), "needs the openssl command")
+class Tls(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.key, self.cert, self.der = make_certs(self.dir)
+
+    def tearDown(self):
+        shutil.rmtree(self.dir)
+
+    def server(self, fw):
+        m = Script(fw, SERVER.format(cert=self.cert, key=self.key, size=SIZE))
+        return m, int(m.expect("port"))
+
+    def test_micropython_client_and_server_1mib(self):
+        for fw in FIRMWARES:
+            with self.subTest(firmware=fw):
+                srv, port = self.server(fw)
+                cli = Script(fw, f"""
+                    import usocket as socket, tls, hashlib
+                    ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
+                    ctx.verify_mode = tls.CERT_REQUIRED
+                    ctx.load_verify_locations(open({self.der!r}, "rb").read())  # cadata, DER
+                    s = socket.socket()
+                    s.connect(("127.0.0.1", {port}))
+                    t = ctx.wrap_socket(s, server_hostname="localhost")
+                    chunk = bytes(range(256)) * 64
+                    h = hashlib.sha256()
+                    for i in range({SIZE} // len(chunk)):
+                        t.write(chunk)
+                        h.update(chunk)
+                    got = t.read(32)
+                    print("digest", got == h.digest())
+                    t.close()
+                """)
+                self.assertEqual(cli.expect("digest"), "True")
+                self.assertEqual(srv.expect("received"), str(SIZE))
+                self.assertEqual(cli.finish()[0], 0)
+                self.assertEqual(srv.finish()[0], 0)
+
+    def test_nonblocking_handshake_driven_by_poll(self):
+        for fw in FIRMWARES:
+            with self.subTest(firmware=fw):
+                srv, port = self.server(fw)
+                cli = Script(fw, f"""
+                    import usocket as socket, tls, hashlib, select, errno
+                    s = socket.socket()
+                    s.setblocking(False)
+                    try:
+                        s.connect(("127.0.0.1", {port}))
+                    except OSError as e:
+                        assert e.errno == errno.EINPROGRESS
+                    p = select.poll()
+                    p.register(s, select.POLLOUT)
+                    assert p.poll(5000)
+                    ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
+                    ctx.verify_mode = tls.CERT_NONE
+                    t = ctx.wrap_socket(s, server_hostname="localhost", do_handshake_on_connect=False)
+                    p = select.poll()
+                    p.register(t, select.POLLOUT)
+                    data = bytes(range(256)) * ({SIZE} // 256)
+                    mv = memoryview(data)
+                    polls = 0
+                    while mv:
+                        n = t.write(mv[:4096])
+                        if n is None:   # handshake or buffer not ready: wait
+                            polls += 1
+                            assert p.poll(5000), "poll timed out"
+                            continue
+                        mv = mv[n:]
+                    p.modify(t, select.POLLIN)
+                    got = b""
+                    while len(got) < 32:
+                        d = t.read(32 - len(got))
+                        if d is None:
+                            assert p.poll(5000), "poll timed out"
+                            continue
+                        got += d
+                    print("digest", got == hashlib.sha256(data).digest())
+                    print("waited", polls > 0)
+                    t.close()
+                """)
+                self.assertEqual(cli.expect("digest"), "True")
+                self.assertEqual(cli.expect("waited"), "True")
+                self.assertEqual(srv.expect("received"), str(SIZE))
+                self.assertEqual(cli.finish()[0], 0)
+                srv.finish()
+
+    def test_micropython_server_for_cpython_ssl_client(self):
+        for fw in FIRMWARES:
+            with self.subTest(firmware=fw):
+                srv, port = self.server(fw)
+                ctx = ssl.create_default_context(cafile=self.cert)
+                payload = os.urandom(SIZE)
+                with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw:
+                    with ctx.wrap_socket(raw, server_hostname="localhost") as t:
+                        t.sendall(payload)
+                        digest = b""
+                        while len(digest) < 32:
+                            d = t.recv(32 - len(digest))
+                            if not d:
+                                break
+                            digest += d
+                self.assertEqual(digest, hashlib.sha256(payload).digest())
+                self.assertEqual(srv.expect("received"), str(SIZE))
+                self.assertEqual(srv.finish()[0], 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
