@@ -221,15 +221,15 @@ pub unsafe extern "C" fn usocket_getsockopt(s: *mut Socket, level: i32, name: i3
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn usocket_getsockname(s: *const Socket, out: *mut SockAddr) -> isize {
-    // SAFETY: s points at a live usocket_t (only read); out is writable.
-    unit(unsafe { &*s }.local_addr().map(|a| unsafe { *out = a }))
+pub unsafe extern "C" fn usocket_getsockname(s: *mut Socket, out: *mut SockAddr) -> isize {
+    // SAFETY: see `sock`; out is writable.
+    unit(unsafe { sock(s) }.local_addr().map(|a| unsafe { *out = a }))
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn usocket_getpeername(s: *const Socket, out: *mut SockAddr) -> isize {
-    // SAFETY: s points at a live usocket_t (only read); out is writable.
-    unit(unsafe { &*s }.peer_addr().map(|a| unsafe { *out = a }))
+pub unsafe extern "C" fn usocket_getpeername(s: *mut Socket, out: *mut SockAddr) -> isize {
+    // SAFETY: see `sock`; out is writable.
+    unit(unsafe { sock(s) }.peer_addr().map(|a| unsafe { *out = a }))
 }
 
 /// `MP_STREAM_POLL`: the `MP_STREAM_POLL_*` bits of `wanted` that are ready,

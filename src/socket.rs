@@ -6,6 +6,9 @@
 //! the stream read/write built on them) is one attempt function run under it;
 //! connect has its own loop because its wait comes after the attempt.
 
+use core::ptr;
+use core::sync::atomic::{AtomicU32, Ordering};
+
 use crate::addr::SockAddr;
 use crate::consts;
 use crate::errno::{Errno, Result};
@@ -30,6 +33,11 @@ bitflags::bitflags! {
 ///
 /// Invariants: `sys` is open until [`Socket::close`]; `timeout_ms` holds
 /// [`Timeout::to_raw`]; `FD_NONBLOCKING` says what mode the handle is in.
+/// `guard` (only ever accessed atomically) counts the operations in progress
+/// (times [`GUARD_ONE`]) and has [`GUARD_CLOSED`] once close() was called:
+/// a socket closed by one thread while another is blocked in it keeps its
+/// handle until that operation has left, so the handle number is never
+/// reused under it.
 #[repr(C)]
 pub struct Socket {
     pub sys: sys::State,
@@ -38,7 +46,13 @@ pub struct Socket {
     pub proto: i32,
     pub timeout_ms: u32,
     pub flags: u32,
+    pub guard: u32,
 }
+
+/// `guard` bit: close() was called; no operation may start.
+const GUARD_CLOSED: u32 = 1;
+/// `guard` increment for one operation in progress.
+const GUARD_ONE: u32 = 2;
 
 impl Socket {
     /// A socket that is already closed: what C's freshly allocated object holds
@@ -50,6 +64,7 @@ impl Socket {
         proto: 0,
         timeout_ms: Timeout::RAW_BLOCK,
         flags: 0,
+        guard: 0,
     };
 
     pub fn open(family: i32, sock_type: i32, proto: i32) -> Result<Socket> {
@@ -58,7 +73,44 @@ impl Socket {
     }
 
     pub fn is_open(&self) -> bool {
-        self.sys.is_open()
+        !self.closing() && self.sys.is_open()
+    }
+
+    fn guard(&self) -> &AtomicU32 {
+        // SAFETY: `guard` is an aligned u32 inside this socket, live as long
+        // as self, and every access to it (here only; C never reads it) is
+        // atomic through this view.
+        unsafe { AtomicU32::from_ptr(ptr::addr_of!(self.guard).cast_mut()) }
+    }
+
+    fn closing(&self) -> bool {
+        self.guard().load(Ordering::Acquire) & GUARD_CLOSED != 0
+    }
+
+    /// Runs `f` as an operation in progress: EBADF if the socket is closed,
+    /// and if it gets closed meanwhile (by another thread) an error becomes
+    /// EBADF and the last operation to leave releases the handle.
+    fn op<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        let g = self.guard();
+        let mut v = g.load(Ordering::Acquire);
+        loop {
+            if v & GUARD_CLOSED != 0 || !self.sys.is_open() {
+                return Err(Errno::EBADF);
+            }
+            match g.compare_exchange_weak(v, v + GUARD_ONE, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => break,
+                Err(now) => v = now,
+            }
+        }
+        let r = f(self);
+        let r = match r {
+            Err(_) if self.closing() => Err(Errno::EBADF),
+            r => r,
+        };
+        if self.guard().fetch_sub(GUARD_ONE, Ordering::AcqRel) == GUARD_ONE | GUARD_CLOSED {
+            sys::close(&mut self.sys); // the last one out of a closed socket
+        }
+        r
     }
 
     /// Tells the backend the socket is at its final address (inside the
@@ -76,9 +128,16 @@ impl Socket {
         }
     }
 
-    /// Idempotent; every later operation fails with EBADF.
+    /// Idempotent; every later operation fails with EBADF. Operations blocked
+    /// in this socket on other threads are woken and fail with EBADF; the
+    /// handle is released when the last of them has left.
     pub fn close(&mut self) {
-        sys::close(&mut self.sys);
+        let before = self.guard().fetch_or(GUARD_CLOSED, Ordering::AcqRel);
+        if before < GUARD_ONE {
+            sys::close(&mut self.sys);
+        } else {
+            sys::wake(&mut self.sys);
+        }
     }
 
     pub fn timeout(&self) -> Timeout {
@@ -100,11 +159,12 @@ impl Socket {
     }
 
     pub fn set_timeout(&mut self, t: Timeout) -> Result<()> {
-        self.check_open()?;
-        let kernel_may_block = sys::HAS_BLOCKING_CALLS && t == Timeout::Block;
-        self.set_handle_nonblocking(!kernel_may_block)?;
-        self.timeout_ms = t.to_raw();
-        Ok(())
+        self.op(|s| {
+            let kernel_may_block = sys::HAS_BLOCKING_CALLS && t == Timeout::Block;
+            s.set_handle_nonblocking(!kernel_may_block)?;
+            s.timeout_ms = t.to_raw();
+            Ok(())
+        })
     }
 
     /// Runs `attempt` under the timeout rule until it stops saying "would
@@ -112,7 +172,7 @@ impl Socket {
     ///
     /// A wait interrupted by a signal goes on with the same deadline, unless
     /// MicroPython has something pending (Ctrl-C): then `EINTR` goes back to C,
-    /// which runs it.
+    /// which runs it. Callers hold the socket as an operation in progress.
     ///
     /// `attempt` is a trait object, not a generic: one copy of this loop serves
     /// every operation (flash matters more than an indirect call here).
@@ -124,7 +184,6 @@ impl Socket {
         deadline: &mut Option<Deadline>,
         attempt: &mut dyn FnMut(&mut sys::State) -> Result<usize>,
     ) -> Result<usize> {
-        self.check_open()?;
         let timeout = if dont_wait { Timeout::NonBlocking } else { self.timeout() };
         let kernel_blocks = sys::HAS_BLOCKING_CALLS && !dont_wait && !self.flags().contains(Flags::FD_NONBLOCKING);
         loop {
@@ -142,6 +201,9 @@ impl Socket {
                 Err(e) if e.is_would_block() => {}
                 r => return r,
             }
+            if self.closing() {
+                return Err(Errno::EBADF); // closed by another thread meanwhile
+            }
             let wait = deadline.get_or_insert_with(|| Deadline::start(timeout, sys::now_ms())).next_wait(sys::now_ms())?;
             self.wait(interest, wait)?;
         }
@@ -156,22 +218,22 @@ impl Socket {
     }
 
     pub fn bind(&mut self, addr: &SockAddr) -> Result<()> {
-        self.check_open()?;
-        sys::bind(&mut self.sys, addr)
+        self.op(|s| sys::bind(&mut s.sys, addr))
     }
 
     pub fn listen(&mut self, backlog: i32) -> Result<()> {
-        self.check_open()?;
-        sys::listen(&mut self.sys, backlog.max(0))
+        self.op(|s| sys::listen(&mut s.sys, backlog.max(0)))
     }
 
     /// The accepted socket starts blocking (timeout None), whatever the
     /// listener's timeout (CPython's rule; modlwip's inheritance is a bug).
     pub fn accept(&mut self, peer: &mut SockAddr) -> Result<Socket> {
         let mut accepted = None;
-        self.run(Interest::Read, false, &mut None, &mut |s| {
-            accepted = Some(sys::accept(s, peer)?);
-            Ok(0)
+        self.op(|s| {
+            s.run(Interest::Read, false, &mut None, &mut |st| {
+                accepted = Some(sys::accept(st, peer)?);
+                Ok(0)
+            })
         })?;
         let sys = accepted.ok_or(Errno::EAGAIN)?;
         Ok(Socket { sys, family: self.family, sock_type: self.sock_type, proto: self.proto, ..Socket::CLOSED })
@@ -185,7 +247,10 @@ impl Socket {
     /// connection goes on in the background, so the rest is a wait for it
     /// (calling connect(2) again would say EALREADY), as CPython does.
     pub fn connect(&mut self, addr: &SockAddr) -> Result<()> {
-        self.check_open()?;
+        self.op(|s| s.connect_op(addr))
+    }
+
+    fn connect_op(&mut self, addr: &SockAddr) -> Result<()> {
         let timeout = self.timeout();
         let kernel_blocks = sys::HAS_BLOCKING_CALLS && !self.flags().contains(Flags::FD_NONBLOCKING);
         let first = if kernel_blocks {
@@ -210,6 +275,9 @@ impl Socket {
                 r => r?,
             };
             if self.wait(Interest::Write, wait)? {
+                if self.closing() {
+                    return Err(Errno::EBADF);
+                }
                 return sys::connect_result(&mut self.sys);
             }
         }
@@ -220,23 +288,25 @@ impl Socket {
     }
 
     pub fn send(&mut self, buf: &[u8], flags: i32) -> Result<usize> {
-        self.run(Interest::Write, Self::dont_wait(flags), &mut None, &mut |s| sys::send(s, buf, flags))
+        self.op(|s| s.run(Interest::Write, Self::dont_wait(flags), &mut None, &mut |st| sys::send(st, buf, flags)))
     }
 
     /// Sends everything; the timeout covers the whole call. `sent` counts the
     /// progress, so a call interrupted by `EINTR` can be resumed where it
     /// stopped (on other errors the count is lost to the user, as in CPython).
     pub fn send_all(&mut self, buf: &[u8], flags: i32, sent: &mut usize) -> Result<()> {
-        let mut deadline = None;
-        while *sent < buf.len() {
-            let rest = &buf[*sent..];
-            *sent += self.run(Interest::Write, Self::dont_wait(flags), &mut deadline, &mut |s| sys::send(s, rest, flags))?;
-        }
-        Ok(())
+        self.op(|s| {
+            let mut deadline = None;
+            while *sent < buf.len() {
+                let rest = &buf[*sent..];
+                *sent += s.run(Interest::Write, Self::dont_wait(flags), &mut deadline, &mut |st| sys::send(st, rest, flags))?;
+            }
+            Ok(())
+        })
     }
 
     pub fn send_to(&mut self, buf: &[u8], flags: i32, to: &SockAddr) -> Result<usize> {
-        self.run(Interest::Write, Self::dont_wait(flags), &mut None, &mut |s| sys::sendto(s, buf, flags, to))
+        self.op(|s| s.run(Interest::Write, Self::dont_wait(flags), &mut None, &mut |st| sys::sendto(st, buf, flags, to)))
     }
 
     /// Returns 0 at end of stream (the peer closed), every time it is called.
@@ -247,36 +317,45 @@ impl Socket {
             self.check_open()?;
             return Ok(0);
         }
-        self.run(Interest::Read, Self::dont_wait(flags), &mut None, &mut |s| sys::recv(s, buf, flags))
+        let n = self.op(|s| s.run(Interest::Read, Self::dont_wait(flags), &mut None, &mut |st| sys::recv(st, buf, flags)))?;
+        self.not_woken_by_close(n)
     }
 
     pub fn recv_from(&mut self, buf: &mut [u8], flags: i32, from: &mut SockAddr) -> Result<usize> {
-        self.run(Interest::Read, Self::dont_wait(flags), &mut None, &mut |s| sys::recvfrom(s, buf, flags, from))
+        let n = self.op(|s| {
+            s.run(Interest::Read, Self::dont_wait(flags), &mut None, &mut |st| sys::recvfrom(st, buf, flags, from))
+        })?;
+        self.not_woken_by_close(n)
+    }
+
+    /// A read that returned "end of stream" because close() on another thread
+    /// shut the socket down to wake it reports EBADF instead.
+    fn not_woken_by_close(&self, n: usize) -> Result<usize> {
+        if n == 0 && self.closing() {
+            Err(Errno::EBADF)
+        } else {
+            Ok(n)
+        }
     }
 
     pub fn shutdown(&mut self, how: i32) -> Result<()> {
-        self.check_open()?;
-        sys::shutdown(&mut self.sys, how)
+        self.op(|s| sys::shutdown(&mut s.sys, how))
     }
 
     pub fn set_option(&mut self, level: i32, name: i32, value: &[u8]) -> Result<()> {
-        self.check_open()?;
-        sys::setsockopt(&mut self.sys, level, name, value)
+        self.op(|s| sys::setsockopt(&mut s.sys, level, name, value))
     }
 
     pub fn get_option(&mut self, level: i32, name: i32, out: &mut [u8]) -> Result<usize> {
-        self.check_open()?;
-        sys::getsockopt(&mut self.sys, level, name, out)
+        self.op(|s| sys::getsockopt(&mut s.sys, level, name, out))
     }
 
-    pub fn local_addr(&self) -> Result<SockAddr> {
-        self.check_open()?;
-        sys::local_addr(&self.sys)
+    pub fn local_addr(&mut self) -> Result<SockAddr> {
+        self.op(|s| sys::local_addr(&s.sys))
     }
 
-    pub fn peer_addr(&self) -> Result<SockAddr> {
-        self.check_open()?;
-        sys::peer_addr(&self.sys)
+    pub fn peer_addr(&mut self) -> Result<SockAddr> {
+        self.op(|s| sys::peer_addr(&s.sys))
     }
 
     /// Readiness for `ioctl(MP_STREAM_POLL)`: what was asked for, plus ERR,
@@ -433,6 +512,41 @@ mod tests {
         assert_eq!(s.get_option(consts::SOL_SOCKET, consts::SO_LINGER, &mut back), Ok(8));
         assert_eq!(back, linger);
         assert_eq!(s.set_option(consts::SOL_SOCKET, consts::SO_LINGER, &[1]), Err(Errno::EINVAL));
+    }
+
+    #[test]
+    fn close_from_another_thread_wakes_a_blocked_recv_and_accept() {
+        struct Shared(*mut Socket);
+        // SAFETY (test): both threads use the socket only through the core's
+        // operations, which is what a threaded MicroPython does.
+        unsafe impl Send for Shared {}
+        for listening in [false, true] {
+            let (mut l, a) = listener();
+            let mut c = Socket::open(AF_INET, SOCK_STREAM, 0).unwrap();
+            c.connect(&a).unwrap();
+            let mut s = l.accept(&mut SockAddr::zeroed()).unwrap();
+            let target: &mut Socket = if listening { &mut l } else { &mut s };
+            let fd = target.sys.fd;
+            let shared = Shared(target as *mut Socket);
+            let blocked = std::thread::spawn(move || {
+                let sh = shared;
+                // SAFETY: see Shared.
+                let sock = unsafe { &mut *sh.0 };
+                let mut buf = [0u8; 4];
+                if listening {
+                    sock.accept(&mut SockAddr::zeroed()).map(|_| 0)
+                } else {
+                    sock.recv(&mut buf, 0)
+                }
+            });
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            target.close();
+            assert_eq!(blocked.join().unwrap(), Err(Errno::EBADF));
+            assert!(!target.is_open());
+            // The handle was released once the blocked call left.
+            // SAFETY: fcntl on a number we no longer own only reads its state.
+            assert_eq!(unsafe { libc::fcntl(fd, libc::F_GETFD) }, -1);
+        }
     }
 
     #[test]

@@ -447,6 +447,14 @@ pub fn close(st: &mut State) {
     *st = State::CLOSED;
 }
 
+/// Wakes operations waiting in this socket (another thread is closing it):
+/// the socket looks failed, so their waits end and they see EBADF.
+pub fn wake(st: &mut State) {
+    let _lock = LwipLock::take();
+    st.error = Errno::EBADF.raw();
+    st.conn = CONN_FAILED;
+}
+
 pub fn set_nonblocking(_st: &State, _on: bool) -> Result<()> {
     Ok(())
 }

@@ -87,13 +87,24 @@ pub fn open(family: i32, sock_type: i32, proto: i32) -> Result<State> {
 pub fn attach(_st: &mut State) {}
 
 pub fn close(st: &mut State) {
-    if st.fd >= 0 {
+    // Taken atomically: close() on one thread and the last blocked operation
+    // leaving on another may both get here; only one may close the number.
+    // SAFETY: fd is an aligned i32 that lives as long as st.
+    let fd = unsafe { core::sync::atomic::AtomicI32::from_ptr(&mut st.fd) }.swap(-1, core::sync::atomic::Ordering::AcqRel);
+    if fd >= 0 {
         // The descriptor is released even when close reports EINTR (Linux), so
         // never retry: the number may already belong to someone else.
-        // SAFETY: we own fd and forget it right after.
-        unsafe { libc::close(st.fd) };
-        st.fd = -1;
+        // SAFETY: we owned fd and nobody else will close it.
+        unsafe { libc::close(fd) };
     }
+}
+
+/// Wakes operations blocked in this socket on other threads (close() is
+/// waiting for them to leave): shutting it down ends blocked reads, writes,
+/// accepts and polls at once, without releasing the descriptor.
+pub fn wake(st: &mut State) {
+    // SAFETY: the descriptor stays open until the last operation leaves.
+    unsafe { libc::shutdown(st.fd, libc::SHUT_RDWR) };
 }
 
 /// One system call (FIONBIO), not the two of fcntl(F_GETFL/F_SETFL): the

@@ -297,17 +297,26 @@ class Udp(BoardTest):
         self.board.start("""
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 u.bind(('', 81))
-u.settimeout(10)
+u.settimeout(30)
 d, a = u.recvfrom(1500)
 print(d, a[0])
 u.close()
 """)
-        time.sleep(0.5)
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as h:
-            for _ in range(20):  # until the board has bound
-                h.sendto(b"to the board", ("127.0.0.1", self.udp_in))
-                time.sleep(0.05)
-        out, err = self.board.follow(TIMEOUT)
+        # Until the board has bound and received one (UDP may be lost before).
+        done = threading.Event()
+
+        def send():
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as h:
+                while not done.wait(0.05):
+                    h.sendto(b"to the board", ("127.0.0.1", self.udp_in))
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        try:
+            out, err = self.board.follow(TIMEOUT)
+        finally:
+            done.set()
+            sender.join()
         self.assertEqual(err, "")
         self.assertEqual(out.replace("\r\n", "\n"), "b'to the board' 10.0.2.2\n")
 
