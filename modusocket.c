@@ -17,6 +17,7 @@
 #include "py/objint.h"
 #include "py/objstr.h"
 #include "py/runtime.h"
+#include "py/smallint.h"
 #include "py/stream.h"
 
 #ifdef NO_QSTR
@@ -192,20 +193,32 @@ static size_t get_size(mp_obj_t o, const char *what) {
     return (size_t)MP_OBJ_SMALL_INT_VALUE(o);
 }
 
-static int32_t get_int32(mp_obj_t o) {
-    mp_int_t v = mp_obj_get_int(o);
-    if (v < INT32_MIN || v > INT32_MAX) {
-        mp_raise_ValueError(MP_ERROR_TEXT("value out of range"));
+// An int argument within [lo, hi]: TypeError for a non-int, ValueError
+// (never OverflowError) for any int outside, however big.
+static mp_int_t get_int_range(mp_obj_t o, mp_int_t lo, mp_int_t hi, const char *what) {
+    if (!mp_obj_is_int(o) && !mp_obj_is_bool(o)) {
+        mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("%s must be an int"), what);
     }
-    return (int32_t)v;
+    mp_int_t v = 0;
+    nlr_buf_t nlr;
+    bool fits = false;
+    if (nlr_push(&nlr) == 0) {
+        v = mp_obj_get_int(o); // OverflowError beyond a machine word
+        nlr_pop();
+        fits = true;
+    }
+    if (!fits || v < lo || v > hi) {
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%s out of range"), what);
+    }
+    return v;
+}
+
+static int32_t get_int32(mp_obj_t o) {
+    return (int32_t)get_int_range(o, INT32_MIN, INT32_MAX, "value");
 }
 
 static uint16_t get_port(mp_obj_t o) {
-    mp_int_t port = mp_obj_get_int(o);
-    if (port < 0 || port > 65535) {
-        mp_raise_ValueError(MP_ERROR_TEXT("port must be 0-65535"));
-    }
-    return (uint16_t)port;
+    return (uint16_t)get_int_range(o, 0, 65535, "port (0-65535)");
 }
 
 // Address tuple -> usocket_addr_t for a socket of this family and type.
@@ -236,14 +249,8 @@ static void addr_from_obj(const usocket_t *sock, mp_obj_t o, usocket_addr_t *out
     size_t host_len;
     const char *host = mp_obj_str_get_data(items[0], &host_len);
     uint16_t port = get_port(items[1]);
-    mp_int_t flowinfo = n > 2 ? mp_obj_get_int(items[2]) : 0;
-    if (flowinfo < 0 || flowinfo > 0xfffff) {
-        mp_raise_ValueError(MP_ERROR_TEXT("flowinfo must be 0-1048575"));
-    }
-    mp_int_t scope_id = n > 3 ? mp_obj_get_int(items[3]) : 0;
-    if (scope_id < 0 || (uint64_t)scope_id > 0xffffffffu) {
-        mp_raise_ValueError(MP_ERROR_TEXT("scope_id out of range"));
-    }
+    mp_int_t flowinfo = n > 2 ? get_int_range(items[2], 0, 0xfffff, "flowinfo (0-1048575)") : 0;
+    mp_int_t scope_id = n > 3 ? get_int_range(items[3], 0, (mp_int_t)(MP_SSIZE_MAX < 0xffffffff ? MP_SSIZE_MAX : 0xffffffff), "scope_id") : 0;
     check(usocket_addr_from_host(sock->family, sock->sock_type, (const uint8_t *)host, host_len,
         port, (uint32_t)flowinfo, (uint32_t)scope_id, out));
 }
@@ -413,8 +420,14 @@ static MP_DEFINE_CONST_FUN_OBJ_2(socket_bind_obj, socket_bind);
 static mp_obj_t socket_listen(size_t n_args, const mp_obj_t *args) {
     int32_t backlog = USOCKET_LISTEN_BACKLOG_DEFAULT;
     if (n_args > 1) {
-        mp_int_t b = mp_obj_get_int(args[1]);
-        backlog = b < 0 ? 0 : b > INT32_MAX ? INT32_MAX : (int32_t)b;
+        // Negative means 0 and huge means "as many as the stack allows".
+        mp_obj_t b_in = args[1];
+        if (mp_obj_is_int(b_in) && !mp_obj_is_small_int(b_in)) {
+            backlog = mp_obj_int_sign(b_in) < 0 ? 0 : INT32_MAX;
+        } else {
+            mp_int_t b = mp_obj_get_int(b_in);
+            backlog = b < 0 ? 0 : b > INT32_MAX ? INT32_MAX : (int32_t)b;
+        }
     }
     check(usocket_listen(get_sock(args[0]), backlog));
     return mp_const_none;
@@ -666,6 +679,109 @@ static mp_obj_t socket_getpeername(mp_obj_t self_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(socket_getpeername_obj, socket_getpeername);
 
+// read([size]), readinto(buf[, nbytes]), readline([size]): MicroPython's
+// stream functions, after checking the sizes they would trust: a bogus size
+// gives TypeError/ValueError, never MemoryError or OverflowError.
+
+// A size argument: -1 for None or a negative int (no limit), else the
+// size, or SIZE_MAX if it is too big for a machine word.
+static size_t stream_size_arg(size_t n_args, const mp_obj_t *args, size_t i) {
+    if (n_args <= i || args[i] == mp_const_none) {
+        return (size_t)-1;
+    }
+    if (!mp_obj_is_int(args[i])) {
+        mp_raise_TypeError(MP_ERROR_TEXT("size must be an int or None"));
+    }
+    if (mp_obj_int_sign(args[i]) < 0) {
+        return (size_t)-1;
+    }
+    return mp_obj_is_small_int(args[i]) ? (size_t)MP_OBJ_SMALL_INT_VALUE(args[i]) : SIZE_MAX;
+}
+
+// Sizes up to this are given to MicroPython's read(n), which allocates n
+// bytes at once; beyond, the buffer grows with the data that arrives.
+#define USOCKET_READ_AT_ONCE (65536)
+
+static mp_obj_t socket_read(size_t n_args, const mp_obj_t *args) {
+    size_t want = stream_size_arg(n_args, args, 1);
+    if (want == (size_t)-1) {
+        return mp_stream_read_obj.fun.var(1, args); // to end of stream
+    }
+    if (want <= USOCKET_READ_AT_ONCE) {
+        mp_obj_t a[2] = { args[0], MP_OBJ_NEW_SMALL_INT(want) };
+        return mp_stream_read_obj.fun.var(2, a);
+    }
+    vstr_t vstr;
+    vstr_init(&vstr, USOCKET_READ_AT_ONCE);
+    while (vstr.len < want) {
+        size_t chunk = MIN(want - vstr.len, USOCKET_READ_AT_ONCE);
+        byte *p = (byte *)vstr_add_len(&vstr, chunk);
+        int err;
+        mp_uint_t n = mp_stream_rw(args[0], p, chunk, &err, MP_STREAM_RW_READ);
+        vstr.len -= chunk - n;
+        if (err != 0) {
+            if (!mp_is_nonblocking_error(err)) {
+                mp_raise_OSError(err);
+            }
+            if (vstr.len == 0) {
+                vstr_clear(&vstr);
+                return mp_const_none;
+            }
+            break;
+        }
+        if (n < chunk) {
+            break; // end of stream
+        }
+    }
+    return mp_obj_new_bytes_from_vstr(&vstr);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(socket_read_obj, 1, 2, socket_read);
+
+static mp_obj_t socket_readinto(size_t n_args, const mp_obj_t *args) {
+    if (n_args < 3) {
+        return mp_stream_readinto_obj.fun.var(n_args, args);
+    }
+    mp_buffer_info_t buf;
+    mp_get_buffer_raise(args[1], &buf, MP_BUFFER_WRITE);
+    size_t n = MIN(get_size(args[2], "nbytes"), buf.len);
+    mp_obj_t a[3] = { args[0], args[1], MP_OBJ_NEW_SMALL_INT(n) };
+    return mp_stream_readinto_obj.fun.var(3, a);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(socket_readinto_obj, 2, 3, socket_readinto);
+
+// readline([size]) with stream semantics (None if nothing could be read
+// without waiting, a partial line at end of stream or before EAGAIN).
+static mp_obj_t socket_readline(size_t n_args, const mp_obj_t *args) {
+    usocket_t *sock = get_sock(args[0]);
+    size_t limit = stream_size_arg(n_args, args, 1);
+    vstr_t vstr;
+    vstr_init(&vstr, MIN(limit, 64));
+    while (vstr.len < limit) {
+        size_t room = MIN(limit - vstr.len, MAX(vstr.alloc - vstr.len, 64));
+        byte *p = (byte *)vstr_add_len(&vstr, room);
+        mp_int_t status;
+        USOCKET_CALL(status, usocket_recv_line(sock, p, room));
+        if (status < 0) {
+            vstr.len -= room;
+            if (status == -MP_EAGAIN || status == -MP_EWOULDBLOCK) {
+                if (vstr.len == 0) {
+                    vstr_clear(&vstr);
+                    return mp_const_none;
+                }
+                break;
+            }
+            vstr_clear(&vstr);
+            raise_status(status);
+        }
+        vstr.len -= room - status;
+        if (status == 0 || p[status - 1] == '\n' || sock->sock_type == USOCKET_SOCK_DGRAM) {
+            break;
+        }
+    }
+    return mp_obj_new_bytes_from_vstr(&vstr);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(socket_readline_obj, 1, 2, socket_readline);
+
 // Stream protocol: read/readinto/readline/write and TLS, asyncio and select
 // go through these. "Would block" is reported as MP_EAGAIN, which the stream
 // functions turn into None.
@@ -743,9 +859,9 @@ static const mp_rom_map_elem_t socket_locals_dict_table[] = {
     { MP_ROM_QSTR(MP_QSTR_shutdown), MP_ROM_PTR(&socket_shutdown_obj) },
     { MP_ROM_QSTR(MP_QSTR_getsockname), MP_ROM_PTR(&socket_getsockname_obj) },
     { MP_ROM_QSTR(MP_QSTR_getpeername), MP_ROM_PTR(&socket_getpeername_obj) },
-    { MP_ROM_QSTR(MP_QSTR_read), MP_ROM_PTR(&mp_stream_read_obj) },
-    { MP_ROM_QSTR(MP_QSTR_readinto), MP_ROM_PTR(&mp_stream_readinto_obj) },
-    { MP_ROM_QSTR(MP_QSTR_readline), MP_ROM_PTR(&mp_stream_unbuffered_readline_obj) },
+    { MP_ROM_QSTR(MP_QSTR_read), MP_ROM_PTR(&socket_read_obj) },
+    { MP_ROM_QSTR(MP_QSTR_readinto), MP_ROM_PTR(&socket_readinto_obj) },
+    { MP_ROM_QSTR(MP_QSTR_readline), MP_ROM_PTR(&socket_readline_obj) },
     { MP_ROM_QSTR(MP_QSTR_write), MP_ROM_PTR(&mp_stream_write_obj) },
 };
 static MP_DEFINE_CONST_DICT(socket_locals_dict, socket_locals_dict_table);

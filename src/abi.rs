@@ -189,6 +189,13 @@ pub unsafe extern "C" fn usocket_recv(s: *mut Socket, buf: *mut u8, len: usize, 
     status(unsafe { sock(s) }.recv(unsafe { bytes_mut(buf, len) }, flags))
 }
 
+/// At most `len` bytes of a line (through its `\n`); 0 means end of stream.
+#[no_mangle]
+pub unsafe extern "C" fn usocket_recv_line(s: *mut Socket, buf: *mut u8, len: usize) -> isize {
+    // SAFETY: see `sock` and `bytes_mut`.
+    status(unsafe { sock(s) }.recv_line(unsafe { bytes_mut(buf, len) }))
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn usocket_recvfrom(
     s: *mut Socket,
