@@ -18,12 +18,18 @@ TIMEOUT = 30
 class Script:
     """A MicroPython process running `source`, with line-oriented stdout."""
 
-    def __init__(self, firmware, source):
+    def __init__(self, firmware, source, max_fds=None):
         fd, self.path = tempfile.mkstemp(suffix=".py", prefix="usocket_interop_")
         with os.fdopen(fd, "w") as f:
             f.write(textwrap.dedent(source))
+        def limits():
+            if max_fds is not None:
+                import resource
+                resource.setrlimit(resource.RLIMIT_NOFILE, (max_fds, max_fds))
+
         self.proc = subprocess.Popen(
-            [firmware, self.path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=0
+            [firmware, self.path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=0,
+            preexec_fn=limits,
         )
         self._buf = b""
 
