@@ -358,6 +358,12 @@ fn generate_header(manifest_dir: &Path, out_dir: &Path, backend: Backend, consta
         cpp_compat: true,
         usize_is_size_t: true,
         export: cbindgen::ExportConfig {
+            // glibc's asynchronous resolver, declared for the posix backend's
+            // own use (src/sys/posix_gai.rs), is not part of the ABI.
+            exclude: ["Gaicb", "getaddrinfo_a", "gai_suspend", "gai_error", "gai_cancel"]
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
             rename: [
                 ("Socket", "usocket_t"),
                 ("SockAddr", "usocket_addr_t"),

@@ -393,16 +393,12 @@ fn c_string<'a>(text: &[u8], buf: &'a mut [u8]) -> core::result::Result<*const l
     Ok(buf.as_ptr().cast())
 }
 
-/// Resolves through the C library's getaddrinfo. Writes up to `out.len()`
-/// results and the canonical name of the first (if asked for) into `canon`.
-pub fn resolve(
-    host: Option<&[u8]>,
-    service: Option<&[u8]>,
-    hints: &Hints,
-    out: &mut [AddrInfo],
-    canon: &mut [u8],
-    canon_len: &mut usize,
-) -> core::result::Result<usize, Error> {
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[path = "posix_gai.rs"]
+mod gai;
+
+/// Plain getaddrinfo (not interruptible; the GIL is released meanwhile).
+fn blocking_lookup(host: Option<&[u8]>, service: Option<&[u8]>, h: &libc::addrinfo) -> core::result::Result<*mut libc::addrinfo, Error> {
     let mut host_buf = [0u8; HOST_MAX];
     let mut service_buf = [0u8; SERVICE_MAX];
     let host_ptr = match host {
@@ -413,16 +409,10 @@ pub fn resolve(
         None => core::ptr::null(),
         Some(s) => c_string(s, &mut service_buf).map_err(|_| Error::Gai(libc::EAI_SERVICE))?,
     };
-    // SAFETY: an all-zero addrinfo is the documented "no hints" value.
-    let mut h: libc::addrinfo = unsafe { MaybeUninit::zeroed().assume_init() };
-    h.ai_family = hints.family;
-    h.ai_socktype = hints.sock_type;
-    h.ai_protocol = hints.proto;
-    h.ai_flags = hints.flags;
     let mut list: *mut libc::addrinfo = core::ptr::null_mut();
     // SAFETY: NUL-terminated strings (or null) in local buffers, valid hints,
-    // and an out-pointer that libc fills with a list we free below.
-    let rc = crate::hooks::without_gil(|| unsafe { libc::getaddrinfo(host_ptr, service_ptr, &h, &mut list) });
+    // and an out-pointer that libc fills with a list the caller frees.
+    let rc = crate::hooks::without_gil(|| unsafe { libc::getaddrinfo(host_ptr, service_ptr, h, &mut list) });
     if rc != 0 {
         #[cfg(target_os = "linux")]
         if rc == libc::EAI_SYSTEM {
@@ -430,6 +420,34 @@ pub fn resolve(
         }
         return Err(Error::Gai(rc));
     }
+    Ok(list)
+}
+
+/// Resolves through the C library's getaddrinfo. Writes up to `out.len()`
+/// results and the canonical name of the first (if asked for) into `canon`.
+pub fn resolve(
+    host: Option<&[u8]>,
+    service: Option<&[u8]>,
+    hints: &Hints,
+    out: &mut [AddrInfo],
+    canon: &mut [u8],
+    canon_len: &mut usize,
+) -> core::result::Result<usize, Error> {
+    // SAFETY: an all-zero addrinfo is the documented "no hints" value.
+    let mut h: libc::addrinfo = unsafe { MaybeUninit::zeroed().assume_init() };
+    h.ai_family = hints.family;
+    h.ai_socktype = hints.sock_type;
+    h.ai_protocol = hints.proto;
+    h.ai_flags = hints.flags;
+    // An interruptible lookup where the C library offers one.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    let looked = gai::lookup(host, service, &h);
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let looked = None;
+    let list = match looked {
+        Some(r) => r?,
+        None => blocking_lookup(host, service, &h)?,
+    };
     let mut n = 0;
     *canon_len = 0;
     let mut cur = list;

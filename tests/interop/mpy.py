@@ -18,7 +18,7 @@ TIMEOUT = 30
 class Script:
     """A MicroPython process running `source`, with line-oriented stdout."""
 
-    def __init__(self, firmware, source, max_fds=None):
+    def __init__(self, firmware, source, max_fds=None, prefix=()):
         fd, self.path = tempfile.mkstemp(suffix=".py", prefix="usocket_interop_")
         with os.fdopen(fd, "w") as f:
             f.write(textwrap.dedent(source))
@@ -28,7 +28,7 @@ class Script:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (max_fds, max_fds))
 
         self.proc = subprocess.Popen(
-            [firmware, self.path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=0,
+            [*prefix, firmware, self.path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=0,
             preexec_fn=limits,
         )
         self._buf = b""

@@ -1,0 +1,179 @@
+//! Name lookups that Ctrl-C can interrupt (glibc).
+//!
+//! getaddrinfo(3) cannot be interrupted: glibc's resolver retries its own
+//! EINTRs and may wait tens of seconds for a DNS server. So the lookup runs
+//! through getaddrinfo_a(3) (glibc's helper thread) while this thread waits
+//! in gai_suspend(3), which a signal does interrupt. A lookup that is given
+//! up while glibc still works on it keeps its request in a static slot
+//! (glibc writes into it when done); a later lookup frees it. No heap.
+
+use core::cell::UnsafeCell;
+use core::mem::MaybeUninit;
+use core::sync::atomic::{AtomicU8, Ordering};
+
+use crate::errno::{Error, Errno};
+use crate::hooks;
+
+/// glibc's `struct gaicb` (netdb.h).
+#[repr(C)]
+struct Gaicb {
+    ar_name: *const libc::c_char,
+    ar_service: *const libc::c_char,
+    ar_request: *const libc::addrinfo,
+    ar_result: *mut libc::addrinfo,
+    ret: libc::c_int,
+    reserved: [libc::c_int; 5],
+}
+
+const GAI_NOWAIT: libc::c_int = 1;
+const EAI_INPROGRESS: libc::c_int = -100;
+const EAI_CANCELED: libc::c_int = -101;
+const EAI_ALLDONE: libc::c_int = -103;
+const EAI_INTR: libc::c_int = -104;
+
+extern "C" {
+    fn getaddrinfo_a(mode: libc::c_int, list: *const *mut Gaicb, n: libc::c_int, sev: *mut libc::sigevent) -> libc::c_int;
+    fn gai_suspend(list: *const *const Gaicb, n: libc::c_int, timeout: *const libc::timespec) -> libc::c_int;
+    fn gai_error(req: *mut Gaicb) -> libc::c_int;
+    fn gai_cancel(req: *mut Gaicb) -> libc::c_int;
+}
+
+pub(super) const HOST_MAX: usize = 256;
+pub(super) const SERVICE_MAX: usize = 32;
+
+const FREE: u8 = 0;
+const BUSY: u8 = 1;
+/// Given up by its caller; glibc may still write into it.
+const ABANDONED: u8 = 2;
+
+/// One request with everything glibc reads or writes while it runs.
+struct Slot {
+    state: AtomicU8,
+    req: UnsafeCell<Gaicb>,
+    hints: UnsafeCell<libc::addrinfo>,
+    host: UnsafeCell<[u8; HOST_MAX]>,
+    service: UnsafeCell<[u8; SERVICE_MAX]>,
+}
+
+// SAFETY: a slot's cells are touched only by the thread that moved its state
+// to BUSY (or that reclaims it from ABANDONED once glibc is done with it).
+unsafe impl Sync for Slot {}
+
+const SLOT: Slot = Slot {
+    state: AtomicU8::new(FREE),
+    // SAFETY: all-zero is a valid value for these C structs and arrays.
+    req: UnsafeCell::new(unsafe { MaybeUninit::zeroed().assume_init() }),
+    // SAFETY: as above.
+    hints: UnsafeCell::new(unsafe { MaybeUninit::zeroed().assume_init() }),
+    host: UnsafeCell::new([0; HOST_MAX]),
+    service: UnsafeCell::new([0; SERVICE_MAX]),
+};
+
+static SLOTS: [Slot; 4] = [SLOT, SLOT, SLOT, SLOT];
+
+/// Frees abandoned requests glibc has finished with.
+fn reclaim() {
+    for slot in &SLOTS {
+        if slot.state.compare_exchange(ABANDONED, BUSY, Ordering::AcqRel, Ordering::Acquire).is_err() {
+            continue;
+        }
+        // SAFETY: we own the slot now (BUSY); gai_error only reads the request.
+        let req = slot.req.get();
+        if unsafe { gai_error(req) } == EAI_INPROGRESS {
+            slot.state.store(ABANDONED, Ordering::Release);
+            continue;
+        }
+        // SAFETY: finished: glibc no longer touches it; the result is ours.
+        unsafe {
+            if !(*req).ar_result.is_null() {
+                libc::freeaddrinfo((*req).ar_result);
+            }
+        }
+        slot.state.store(FREE, Ordering::Release);
+    }
+}
+
+/// Copies text into a slot buffer as a C string.
+fn put(text: Option<&[u8]>, buf: &mut [u8], err: Error) -> Result<*const libc::c_char, Error> {
+    match text {
+        None => Ok(core::ptr::null()),
+        Some(t) if t.len() < buf.len() && !t.iter().any(|&c| c == 0) => {
+            buf[..t.len()].copy_from_slice(t);
+            buf[t.len()] = 0;
+            Ok(buf.as_ptr().cast())
+        }
+        Some(_) => Err(err),
+    }
+}
+
+/// getaddrinfo that returns `Error::Os(EINTR)` when a signal arrives and
+/// MicroPython has something pending. `None` when every slot is busy (the
+/// caller then uses plain getaddrinfo). On success the list is the caller's
+/// to free with freeaddrinfo.
+pub(super) fn lookup(
+    host: Option<&[u8]>,
+    service: Option<&[u8]>,
+    hints: &libc::addrinfo,
+) -> Option<Result<*mut libc::addrinfo, Error>> {
+    reclaim();
+    let slot = SLOTS
+        .iter()
+        .find(|s| s.state.compare_exchange(FREE, BUSY, Ordering::AcqRel, Ordering::Acquire).is_ok())?;
+    let release = |state| slot.state.store(state, Ordering::Release);
+    let req = slot.req.get();
+    // SAFETY: the slot is ours (BUSY) and glibc is not using it.
+    let prepared = unsafe {
+        (|| {
+            let name = put(host, &mut *slot.host.get(), Error::Gai(libc::EAI_NONAME))?;
+            let serv = put(service, &mut *slot.service.get(), Error::Gai(libc::EAI_SERVICE))?;
+            *slot.hints.get() = *hints;
+            *req = MaybeUninit::zeroed().assume_init();
+            (*req).ar_name = name;
+            (*req).ar_service = serv;
+            (*req).ar_request = slot.hints.get();
+            Ok(())
+        })()
+    };
+    if let Err(e) = prepared {
+        release(FREE);
+        return Some(Err(e));
+    }
+    let list = [req];
+    // SAFETY: one request whose strings, hints and result live in a static
+    // slot until glibc is done with them (see ABANDONED).
+    let rc = unsafe { getaddrinfo_a(GAI_NOWAIT, list.as_ptr(), 1, core::ptr::null_mut()) };
+    if rc != 0 {
+        release(FREE);
+        return Some(Err(if rc == libc::EAI_SYSTEM { Error::Os(super::errno()) } else { Error::Gai(rc) }));
+    }
+    loop {
+        let waiting = [req as *const Gaicb];
+        // SAFETY: waits for our own request; no timeout.
+        let rc = hooks::without_gil(|| unsafe { gai_suspend(waiting.as_ptr(), 1, core::ptr::null()) });
+        if rc != EAI_INTR && !(rc == libc::EAI_SYSTEM && super::errno() == Errno::EINTR) {
+            break;
+        }
+        if hooks::pending() {
+            // Ctrl-C: give the lookup up. If glibc already took it, it will
+            // still write into the slot, which a later lookup reclaims.
+            // SAFETY: cancelling our own request.
+            match unsafe { gai_cancel(req) } {
+                EAI_CANCELED => release(FREE),
+                EAI_ALLDONE => {
+                    release(ABANDONED); // done: reclaim() frees its result
+                    reclaim();
+                }
+                _ => release(ABANDONED),
+            }
+            return Some(Err(Error::Os(Errno::EINTR)));
+        }
+    }
+    // SAFETY: the request has completed; its result is now ours.
+    let (err, result) = unsafe { (gai_error(req), (*req).ar_result) };
+    release(FREE);
+    Some(match err {
+        0 => Ok(result),
+        libc::EAI_SYSTEM => Err(Error::Os(Errno::EIO)), // the helper thread's errno is gone
+        e => Err(Error::Gai(e)),
+    })
+}
