@@ -10,6 +10,7 @@
 # installed when running as root (otherwise named), and MicroPython is fetched
 # from Debian's pinned source package.
 
+SHELL := /bin/bash
 MICROPY_DIR ?= micropython
 BUILD ?= build
 PYTHON ?= python3
@@ -36,7 +37,7 @@ USERMODS := $(abspath $(BUILD))/usermods
 UNIX_FLAGS := VARIANT=standard FROZEN_MANIFEST=$(TOP)/tools/manifest.py \
 	MICROPY_SSL_AXTLS=0 MICROPY_SSL_MBEDTLS=1 MICROPY_PY_BTREE=0 STRIP=
 
-.PHONY: all run test deps deps-test deps-qemu firmware firmware-dual firmware-none firmware-qemu firmware-qemu-modlwip firmware-qemu-none run-qemu cross bench bench-smoke lwip-source micropython-source cargo-test clean distclean
+.PHONY: all run test deps deps-test deps-qemu firmware firmware-dual firmware-none firmware-qemu firmware-qemu-modlwip firmware-qemu-none run-qemu cross bench bench-smoke firmware-asan test-asan fuzz lwip-source micropython-source cargo-test clean distclean
 
 all: firmware
 
@@ -155,6 +156,35 @@ cross: firmware-qemu
 		ls -l $(BUILD)/cross/$$t/release/libusocket.a; \
 	done
 
+# The unix firmware with AddressSanitizer and UndefinedBehaviorSanitizer (C)
+# and the core unoptimised with overflow checks (Rust), running the
+# MicroPython-level tests.
+SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+firmware-asan: deps micropython-source $(MPY_CROSS) $(USERMODS)/usocket/micropython.mk
+	$(call unix_firmware,asan,MICROPY_PY_SOCKET=0 USER_C_MODULES=$(USERMODS) USOCKET_DEBUG=1 \
+		CFLAGS_EXTRA="$(SANITIZE)" LDFLAGS_EXTRA="$(SANITIZE)" MICROPY_PY_FFI=0)
+	@cp -p $(BUILD)/unix-asan/micropython $(BUILD)/micropython-asan.tmp && mv -f $(BUILD)/micropython-asan.tmp $(BUILD)/micropython-asan
+
+test-asan: deps-test firmware-asan
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		$(PYTHON) tests/run.py --micropython-dir $(MICROPY_ABS) --firmware $(BUILD)/micropython-asan --only micropython
+
+# libFuzzer on the address parsers (fuzz/fuzz_targets/addr.rs, checked
+# against std's parsers), starting from the committed corpus. cargo-fuzz
+# needs a nightly toolchain; without one this says so and does nothing.
+FUZZ_SECONDS ?= 60
+fuzz: firmware
+	@if rustup run nightly rustc --version >/dev/null 2>&1; then \
+		command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked --quiet || exit 1; \
+		mkdir -p $(BUILD)/fuzz-corpus && cd fuzz && \
+		USOCKET_MP_CFLAGS_FILE=$(abspath $(BUILD))/unix-default/usocket/cflags \
+			cargo +nightly fuzz run addr $(abspath $(BUILD))/fuzz-corpus corpus/addr -- \
+			-max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 2>&1 | grep -vE '^#[0-9]+' ; \
+		test $${PIPESTATUS[0]} -eq 0; \
+	else \
+		echo "fuzz: no nightly Rust toolchain here (cargo-fuzz needs one): not run"; \
+	fi
+
 # Side-by-side benchmarks (tools/bench.py); BENCH_FLAGS="--rounds 3" etc.
 BENCH_FLAGS ?=
 bench: firmware firmware-dual firmware-none firmware-qemu firmware-qemu-none firmware-qemu-modlwip
@@ -176,7 +206,7 @@ cargo-test: firmware
 	USOCKET_MP_CFLAGS_FILE=$(abspath $(BUILD))/unix-default/usocket/cflags \
 		cargo test --lib --locked --target-dir $(abspath $(BUILD))/cargo-test
 
-test: deps-test firmware firmware-dual cargo-test firmware-qemu cross bench-smoke
+test: deps-test firmware firmware-dual cargo-test firmware-qemu cross bench-smoke test-asan fuzz
 	$(PYTHON) tests/run.py --micropython-dir $(MICROPY_ABS) \
 		--firmware $(BUILD)/micropython --firmware $(BUILD)/micropython-dual \
 		--qemu-firmware $(BUILD)/firmware-qemu.elf

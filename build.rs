@@ -63,6 +63,7 @@ fn main() {
     let backend = select_backend();
     println!("cargo:rustc-check-cfg=cfg(usocket_backend, values(\"posix\", \"lwip_raw\"))");
     println!("cargo:rustc-check-cfg=cfg(usocket_lwip_ipv6)");
+    println!("cargo:rustc-check-cfg=cfg(fuzzing)");
     println!("cargo:rustc-cfg=usocket_backend=\"{}\"", backend.cfg_name());
     let cflags = port_cflags();
 

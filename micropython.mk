@@ -15,12 +15,22 @@ USOCKET_BUILD := $(BUILD)/usocket
 USOCKET_RUST_TARGET ?=
 USOCKET_CARGO ?= cargo
 USOCKET_CARGO_FLAGS ?=
+# USOCKET_DEBUG=1 builds the core without optimisation and with overflow
+# checks (for the sanitizer firmware).
+USOCKET_DEBUG ?= 0
+ifeq ($(USOCKET_DEBUG),1)
+USOCKET_PROFILE_DIR := debug
+USOCKET_PROFILE_FLAG :=
+else
+USOCKET_PROFILE_DIR := release
+USOCKET_PROFILE_FLAG := --release
+endif
 
 ifeq ($(USOCKET_RUST_TARGET),)
-USOCKET_CARGO_LIB := $(USOCKET_BUILD)/target/release/libusocket.a
+USOCKET_CARGO_LIB := $(USOCKET_BUILD)/target/$(USOCKET_PROFILE_DIR)/libusocket.a
 USOCKET_TARGET_FLAG :=
 else
-USOCKET_CARGO_LIB := $(USOCKET_BUILD)/target/$(USOCKET_RUST_TARGET)/release/libusocket.a
+USOCKET_CARGO_LIB := $(USOCKET_BUILD)/target/$(USOCKET_RUST_TARGET)/$(USOCKET_PROFILE_DIR)/libusocket.a
 USOCKET_TARGET_FLAG := --target $(USOCKET_RUST_TARGET) \
 	--config "target.$(USOCKET_RUST_TARGET).rustflags=['-C','force-unwind-tables=no']"
 endif
@@ -67,7 +77,7 @@ $(USOCKET_LIB): $(HEADER_BUILD)/qstrdefs.generated.h FORCE | $(USOCKET_BUILD)/.d
 	$(Q)cmp -s $(USOCKET_BUILD)/cflags.new $(USOCKET_BUILD)/cflags || mv $(USOCKET_BUILD)/cflags.new $(USOCKET_BUILD)/cflags
 	$(Q)USOCKET_MP_CFLAGS_FILE=$(abspath $(USOCKET_BUILD)/cflags) \
 		USOCKET_INCLUDE_DIR=$(abspath $(USOCKET_BUILD)/include) \
-		$(USOCKET_CARGO) build --release --locked --quiet $(USOCKET_TARGET_FLAG) $(USOCKET_CARGO_FLAGS) \
+		$(USOCKET_CARGO) build $(USOCKET_PROFILE_FLAG) --locked --quiet $(USOCKET_TARGET_FLAG) $(USOCKET_CARGO_FLAGS) \
 		--manifest-path $(USOCKET_DIR)/Cargo.toml --target-dir $(abspath $(USOCKET_BUILD)/target)
 	$(Q)if [ ! -e $@ ] || [ $(USOCKET_CARGO_LIB) -nt $@ ]; then \
 		$(OBJCOPY) --remove-section='.ARM.exidx*' --remove-section='.ARM.extab*' $(USOCKET_CARGO_LIB) $@; fi

@@ -12,7 +12,8 @@
 //! the socket state lives inside the MicroPython object that C allocates.
 #![no_std]
 
-#[cfg(test)]
+// Unit tests and the fuzz targets (tests and fuzz/) run on the host with std.
+#[cfg(any(test, fuzzing))]
 extern crate std;
 
 pub mod abi;
@@ -25,7 +26,7 @@ pub mod socket;
 pub mod sys;
 pub mod timeout;
 
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo) -> ! {
     // No unwinding across the C boundary and no formatting code in the image:
@@ -36,6 +37,6 @@ fn panic(_info: &core::panic::PanicInfo) -> ! {
 /// The host's precompiled `core` is built for unwinding and refers to this
 /// symbol even though this crate is built with panic=abort and never unwinds;
 /// define it so the staticlib links into a C program on stable Rust.
-#[cfg(all(not(test), target_os = "linux"))]
+#[cfg(all(not(any(test, fuzzing)), target_os = "linux"))]
 #[no_mangle]
 pub extern "C" fn rust_eh_personality() {}

@@ -1,0 +1,62 @@
+//! Fuzzes the address parsers and formatters with arbitrary bytes, checking
+//! them against Rust's std parsers and against each other: a numeric address
+//! must parse exactly when std's does, format back to text that parses to the
+//! same bytes, and never panic. Raw sockaddr decoding must never panic.
+#![no_main]
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use libfuzzer_sys::fuzz_target;
+use usocket::addr::{self, SockAddr};
+use usocket::consts::{AF_INET, AF_INET6};
+
+// The core calls these MicroPython hooks; there is no MicroPython here.
+#[no_mangle]
+extern "C" fn usocket_hook_pending() -> bool {
+    false
+}
+#[no_mangle]
+extern "C" fn usocket_hook_gil_exit() {}
+#[no_mangle]
+extern "C" fn usocket_hook_gil_enter() {}
+#[no_mangle]
+extern "C" fn usocket_hook_abort() -> ! {
+    std::process::abort()
+}
+
+fuzz_target!(|data: &[u8]| {
+    let text = std::str::from_utf8(data).ok();
+
+    let v4 = addr::parse_ipv4(data);
+    if let Some(t) = text {
+        assert_eq!(v4, t.parse::<Ipv4Addr>().ok().map(|a| a.octets()), "{t:?}");
+    }
+    if let Some(ip) = v4 {
+        let mut buf = [0u8; 46];
+        let n = addr::format_ipv4(&ip, &mut buf);
+        assert_eq!(addr::parse_ipv4(&buf[..n]), Some(ip));
+    }
+
+    let v6 = addr::parse_ipv6(data);
+    if let Some(t) = text {
+        assert_eq!(v6, t.parse::<Ipv6Addr>().ok().map(|a| a.octets()), "{t:?}");
+    }
+    if let Some(ip) = v6 {
+        let mut buf = [0u8; 46];
+        let n = addr::format_ipv6(&ip, &mut buf);
+        assert_eq!(addr::parse_ipv6(&buf[..n]), Some(ip));
+    }
+
+    // Packed forms of any length, both families, and a 16-byte view.
+    let mut out = [0u8; 46];
+    let _ = addr::inet_ntop(AF_INET, data, &mut out);
+    let _ = addr::inet_ntop(AF_INET6, data, &mut out);
+    if data.len() >= 16 {
+        let ip: [u8; 16] = data[..16].try_into().unwrap();
+        let n = addr::format_ipv6(&ip, &mut out);
+        assert_eq!(addr::parse_ipv6(&out[..n]), Some(ip));
+    }
+    let _ = SockAddr::from_numeric_host(AF_INET, data, 80, 0, 0);
+    let _ = SockAddr::from_numeric_host(AF_INET6, data, 80, 1, 2);
+    let _ = addr::looks_numeric(data);
+});
