@@ -37,7 +37,7 @@ USERMODS := $(abspath $(BUILD))/usermods
 UNIX_FLAGS := VARIANT=standard FROZEN_MANIFEST=$(TOP)/tools/manifest.py \
 	MICROPY_SSL_AXTLS=0 MICROPY_SSL_MBEDTLS=1 MICROPY_PY_BTREE=0 STRIP=
 
-.PHONY: all run test deps deps-test deps-qemu firmware firmware-dual firmware-none firmware-qemu firmware-qemu-modlwip firmware-qemu-none run-qemu cross bench bench-smoke firmware-asan test-asan fuzz lwip-source micropython-source cargo-test clean distclean
+.PHONY: all run test deps deps-test deps-qemu firmware firmware-dual firmware-none firmware-qemu firmware-qemu-modlwip firmware-qemu-none run-qemu cross bench bench-smoke firmware-asan test-asan fuzz check-espidf lwip-source micropython-source cargo-test clean distclean
 
 all: firmware
 
@@ -155,6 +155,25 @@ cross: firmware-qemu
 			--config "target.$$t.rustflags=['-C','force-unwind-tables=no']" || exit 1; \
 		ls -l $(BUILD)/cross/$$t/release/libusocket.a; \
 	done
+	@$(MAKE) --no-print-directory check-espidf
+
+# A type-check build of the posix backend for ESP-IDF's BSD socket API on the
+# ESP32-C3 (riscv32imc-esp-espidf, tier 3: core built from rust-src). There
+# is no ESP-IDF here: constants come from lwIP's own socket headers as
+# ESP-IDF configures them (tools/espidf-check) and newlib's errno.
+ESPIDF_TARGET := riscv32imc-esp-espidf
+check-espidf: firmware-qemu
+	@rustup component list --installed 2>/dev/null | grep -q '^rust-src' || rustup component add rust-src
+	@mkdir -p $(BUILD)/espidf-check
+	@echo "-I$(TOP)/tools/espidf-check/include -I$(TOP)/lwip/src/include/compat/posix -I$(TOP)/lwip/src/include \
+		-I$(MICROPY_ABS)/ports/qemu -I$(MICROPY_ABS) -I$(abspath $(BUILD))/qemu \
+		$$(echo | arm-none-eabi-gcc -xc -E -v - 2>&1 | sed -n '/<...> search starts here:/,/End of search list/p' | \
+		grep '^ ' | sed 's/^ */-isystem/' | tr '\n' ' ')" > $(BUILD)/espidf-check/cflags
+	@echo "CARGO $(ESPIDF_TARGET) (type check)"
+	@USOCKET_MP_CFLAGS_FILE=$(abspath $(BUILD))/espidf-check/cflags RUSTC_BOOTSTRAP=1 \
+		cargo build --release --locked --quiet -Zbuild-std=core,panic_abort --target $(ESPIDF_TARGET) \
+		--target-dir $(abspath $(BUILD))/espidf-check
+	@ls -l $(BUILD)/espidf-check/$(ESPIDF_TARGET)/release/libusocket.a
 
 # The unix firmware with AddressSanitizer and UndefinedBehaviorSanitizer (C)
 # and the core unoptimised with overflow checks (Rust), running the

@@ -194,7 +194,7 @@ fn generate_constants(
     match backend {
         Backend::Posix => probe.push_str(
             "#include <sys/types.h>\n#include <sys/socket.h>\n#include <netinet/in.h>\n\
-             #include <netinet/tcp.h>\n#include <netdb.h>\n",
+             #include <netinet/tcp.h>\n#include <netdb.h>\n#include <poll.h>\n",
         ),
         Backend::LwipRaw => {
             let consts = manifest_dir.join("src/sys/lwip_raw_consts.h");
@@ -209,7 +209,8 @@ fn generate_constants(
     }
     probe.push_str("enum usocket_c_consts {\n");
     let extra: &[&str] = match backend {
-        Backend::Posix => &[],
+        // poll() bits differ between C libraries (lwIP's are not Linux's).
+        Backend::Posix => &["POLLIN", "POLLOUT", "POLLERR", "POLLHUP", "POLLNVAL"],
         // lwIP options and flags the backend reads; several are macros with
         // casts that only a compiler can evaluate.
         Backend::LwipRaw => &[

@@ -32,10 +32,14 @@ if(NOT USOCKET_RUST_TARGET)
     endif()
 endif()
 
-# ESP-IDF targets are tier 3: their std is built from source (rust-src).
+# ESP-IDF targets are tier 3: their core is built from source (rust-src).
+# MicroPython 1.25 needs ESP-IDF 5.x, whose time_t is 64-bit: the libc
+# crate must be told (espidf_time64).
+set(USOCKET_RUSTFLAGS "'-C','force-unwind-tables=no'")
 if(USOCKET_RUST_TARGET MATCHES "espidf$")
     set(USOCKET_CARGO_EXTRA -Zbuild-std=core,panic_abort)
     set(USOCKET_CARGO_ENV RUSTC_BOOTSTRAP=1)
+    string(APPEND USOCKET_RUSTFLAGS ",'--cfg','espidf_time64'")
 endif()
 
 set(USOCKET_CARGO_LIB ${USOCKET_BUILD}/target/${USOCKET_RUST_TARGET}/release/libusocket.a)
@@ -80,7 +84,7 @@ function(usocket_finish)
         COMMAND ${CMAKE_COMMAND} -E env ${USOCKET_CARGO_ENV}
             USOCKET_MP_CFLAGS_FILE=${USOCKET_BUILD}/cflags USOCKET_INCLUDE_DIR=${USOCKET_BUILD}/include
             cargo build --release --locked --target ${USOCKET_RUST_TARGET} ${USOCKET_CARGO_EXTRA}
-            --config "target.${USOCKET_RUST_TARGET}.rustflags=['-C','force-unwind-tables=no']"
+            --config "target.${USOCKET_RUST_TARGET}.rustflags=[${USOCKET_RUSTFLAGS}]"
             --manifest-path ${USOCKET_DIR}/Cargo.toml --target-dir ${USOCKET_BUILD}/target
         COMMAND ${CMAKE_OBJCOPY} --remove-section=.ARM.exidx* --remove-section=.ARM.extab*
             ${USOCKET_CARGO_LIB} ${USOCKET_LIB}

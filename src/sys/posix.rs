@@ -8,7 +8,7 @@
 use core::mem::{size_of, MaybeUninit};
 
 use crate::addr::{AddrInfo, SockAddr};
-use crate::consts::{AF_INET, AF_INET6};
+use crate::consts::{self, AF_INET, AF_INET6};
 use crate::errno::{Error, Errno, Result};
 use crate::poll::{Interest, PollFlags};
 use crate::timeout::Wait;
@@ -312,13 +312,17 @@ pub fn peer_addr(st: &State) -> Result<SockAddr> {
     raw.to_sockaddr()
 }
 
+// poll() bits as the target's C library defines them (build.rs).
+const POLLIN: libc::c_short = consts::POLLIN as libc::c_short;
+const POLLOUT: libc::c_short = consts::POLLOUT as libc::c_short;
+
 fn poll_events(flags: PollFlags) -> libc::c_short {
     let mut ev = 0;
     if flags.contains(PollFlags::RD) {
-        ev |= libc::POLLIN;
+        ev |= POLLIN;
     }
     if flags.contains(PollFlags::WR) {
-        ev |= libc::POLLOUT;
+        ev |= POLLOUT;
     }
     ev
 }
@@ -326,13 +330,13 @@ fn poll_events(flags: PollFlags) -> libc::c_short {
 fn poll_flags(revents: libc::c_short) -> PollFlags {
     let mut f = PollFlags::empty();
     for (bit, flag) in [
-        (libc::POLLIN, PollFlags::RD),
-        (libc::POLLOUT, PollFlags::WR),
-        (libc::POLLERR, PollFlags::ERR),
-        (libc::POLLHUP, PollFlags::HUP),
-        (libc::POLLNVAL, PollFlags::NVAL),
+        (consts::POLLIN, PollFlags::RD),
+        (consts::POLLOUT, PollFlags::WR),
+        (consts::POLLERR, PollFlags::ERR),
+        (consts::POLLHUP, PollFlags::HUP),
+        (consts::POLLNVAL, PollFlags::NVAL),
     ] {
-        if revents & bit != 0 {
+        if revents & bit as libc::c_short != 0 {
             f |= flag;
         }
     }
@@ -353,8 +357,8 @@ pub fn readiness(st: &State, wanted: PollFlags) -> PollFlags {
 /// finds out what it is. `EINTR` is returned as is.
 pub fn wait(st: &State, interest: Interest, wait: Wait) -> Result<bool> {
     let events = match interest {
-        Interest::Read => libc::POLLIN,
-        Interest::Write => libc::POLLOUT,
+        Interest::Read => POLLIN,
+        Interest::Write => POLLOUT,
     };
     let ms = match wait {
         Wait::Forever => -1,
@@ -403,11 +407,11 @@ fn blocking_lookup(host: Option<&[u8]>, service: Option<&[u8]>, h: &libc::addrin
     let mut service_buf = [0u8; SERVICE_MAX];
     let host_ptr = match host {
         None => core::ptr::null(),
-        Some(h) => c_string(h, &mut host_buf).map_err(|_| Error::Gai(libc::EAI_NONAME))?,
+        Some(h) => c_string(h, &mut host_buf).map_err(|_| Error::Gai(consts::EAI_NONAME))?,
     };
     let service_ptr = match service {
         None => core::ptr::null(),
-        Some(s) => c_string(s, &mut service_buf).map_err(|_| Error::Gai(libc::EAI_SERVICE))?,
+        Some(s) => c_string(s, &mut service_buf).map_err(|_| Error::Gai(consts::EAI_SERVICE))?,
     };
     let mut list: *mut libc::addrinfo = core::ptr::null_mut();
     // SAFETY: NUL-terminated strings (or null) in local buffers, valid hints,
@@ -443,7 +447,7 @@ pub fn resolve(
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     let looked = gai::lookup(host, service, &h);
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    let looked = None;
+    let looked: Option<core::result::Result<*mut libc::addrinfo, Error>> = None;
     let list = match looked {
         Some(r) => r?,
         None => blocking_lookup(host, service, &h)?,

@@ -124,8 +124,8 @@ pub(super) fn lookup(
     // SAFETY: the slot is ours (BUSY) and glibc is not using it.
     let prepared = unsafe {
         (|| {
-            let name = put(host, &mut *slot.host.get(), Error::Gai(libc::EAI_NONAME))?;
-            let serv = put(service, &mut *slot.service.get(), Error::Gai(libc::EAI_SERVICE))?;
+            let name = put(host, &mut *slot.host.get(), Error::Gai(crate::consts::EAI_NONAME))?;
+            let serv = put(service, &mut *slot.service.get(), Error::Gai(crate::consts::EAI_SERVICE))?;
             *slot.hints.get() = *hints;
             *req = MaybeUninit::zeroed().assume_init();
             (*req).ar_name = name;

@@ -1,0 +1,2 @@
+// As ESP-IDF provides it: poll() from lwIP.
+#include "lwip/sockets.h"
