@@ -55,6 +55,13 @@
 typedef struct _socket_obj_t {
     mp_obj_base_t base;
     usocket_t sock;
+    // The last destination given as an (immutable) tuple, and the last
+    // source returned: a datagram loop sends to and hears from the same
+    // address, and parsing or formatting it each time is most of its cost.
+    mp_obj_t to_obj;
+    usocket_addr_t to_addr;
+    mp_obj_t from_obj;
+    usocket_addr_t from_addr;
 } socket_obj_t;
 
 const mp_obj_type_t socket_type;
@@ -172,6 +179,10 @@ static usocket_t *get_sock(mp_obj_t self_in) {
     return &((socket_obj_t *)MP_OBJ_TO_PTR(self_in))->sock;
 }
 
+static socket_obj_t *get_obj(mp_obj_t self_in) {
+    return (socket_obj_t *)MP_OBJ_TO_PTR(self_in);
+}
+
 /******************************************************************************/
 // Argument conversion
 
@@ -224,12 +235,12 @@ static uint16_t get_port(mp_obj_t o) {
 // Address tuple -> usocket_addr_t for a socket of this family and type.
 // Accepted: (host, port) for AF_INET; (host, port[, flowinfo[, scope_id]])
 // for AF_INET6; and raw sockaddr bytes, as older unix code passes them.
-static void addr_from_obj(const usocket_t *sock, mp_obj_t o, usocket_addr_t *out) {
+static bool addr_from_obj(const usocket_t *sock, mp_obj_t o, usocket_addr_t *out) {
     if (mp_obj_is_type(o, &mp_type_bytes) || mp_obj_is_type(o, &mp_type_bytearray)) {
         mp_buffer_info_t raw;
         mp_get_buffer_raise(o, &raw, MP_BUFFER_READ);
         check(usocket_addr_from_raw(raw.buf, raw.len, out));
-        return;
+        return false;
     }
     if (!mp_obj_is_type(o, &mp_type_tuple) && !mp_obj_is_type(o, &mp_type_list)) {
         mp_raise_TypeError(MP_ERROR_TEXT("address must be a tuple (host, port)"));
@@ -251,8 +262,9 @@ static void addr_from_obj(const usocket_t *sock, mp_obj_t o, usocket_addr_t *out
     uint16_t port = get_port(items[1]);
     mp_int_t flowinfo = n > 2 ? get_int_range(items[2], 0, 0xfffff, "flowinfo (0-1048575)") : 0;
     mp_int_t scope_id = n > 3 ? get_int_range(items[3], 0, (mp_int_t)(MP_SSIZE_MAX < 0xffffffff ? MP_SSIZE_MAX : 0xffffffff), "scope_id") : 0;
-    check(usocket_addr_from_host(sock->family, sock->sock_type, (const uint8_t *)host, host_len,
-        port, (uint32_t)flowinfo, (uint32_t)scope_id, out));
+    // 1: the host was literal text, so the same text gives the same address.
+    return check(usocket_addr_from_host(sock->family, sock->sock_type, (const uint8_t *)host, host_len,
+        port, (uint32_t)flowinfo, (uint32_t)scope_id, out)) == 1;
 }
 
 // usocket_addr_t -> (host, port) or (host, port, flowinfo, scope_id).
@@ -266,6 +278,32 @@ static mp_obj_t addr_to_obj(const usocket_addr_t *a) {
         mp_obj_new_int_from_uint(a->scope_id),
     };
     return mp_obj_new_tuple(a->family == USOCKET_AF_INET6 ? 4 : 2, items);
+}
+
+// addr_from_obj, remembering the result for the same tuple object (tuples
+// cannot change, so the same object means the same address).
+static void dest_addr(socket_obj_t *self, mp_obj_t o, usocket_addr_t *out) {
+    if (o == self->to_obj && o != MP_OBJ_NULL) {
+        *out = self->to_addr;
+        return;
+    }
+    // Only tuples (a list can change) of literal hosts (a name is looked up
+    // again each time, as in CPython).
+    if (addr_from_obj(&self->sock, o, out) && mp_obj_is_type(o, &mp_type_tuple)) {
+        self->to_obj = o;
+        self->to_addr = *out;
+    }
+}
+
+// addr_to_obj, returning the same tuple again when the address is the same
+// as last time (a tuple is immutable, so sharing it is safe).
+static mp_obj_t source_addr(socket_obj_t *self, const usocket_addr_t *a) {
+    if (self->from_obj != MP_OBJ_NULL && memcmp(a, &self->from_addr, sizeof(*a)) == 0) {
+        return self->from_obj;
+    }
+    self->from_obj = addr_to_obj(a);
+    self->from_addr = *a;
+    return self->from_obj;
 }
 
 // A bytes object that takes over `data` (allocated with `alloc` bytes). Its
@@ -326,6 +364,8 @@ static uint32_t timeout_ms_from_obj(mp_obj_t t) {
 static socket_obj_t *socket_new(void) {
     socket_obj_t *o = mp_obj_malloc_with_finaliser(socket_obj_t, &socket_type);
     usocket_init_closed(&o->sock);
+    o->to_obj = MP_OBJ_NULL;
+    o->from_obj = MP_OBJ_NULL;
     return o;
 }
 
@@ -493,7 +533,7 @@ static mp_obj_t socket_sendto(size_t n_args, const mp_obj_t *args) {
     mp_get_buffer_raise(args[1], &buf, MP_BUFFER_READ);
     int32_t flags = n_args > 3 ? get_int32(args[2]) : 0;
     usocket_addr_t to;
-    addr_from_obj(sock, args[n_args - 1], &to);
+    dest_addr(get_obj(args[0]), args[n_args - 1], &to);
     mp_int_t status;
     USOCKET_CALL(status, usocket_sendto(sock, buf.buf, buf.len, flags, &to));
     return mp_obj_new_int(check(status));
@@ -530,7 +570,7 @@ static mp_obj_t socket_recvfrom(size_t n_args, const mp_obj_t *args) {
         raise_status(status);
     }
     mp_obj_t items[2] = { bytes_take(buf, status, size + 1), MP_OBJ_NULL };
-    items[1] = addr_to_obj(&from);
+    items[1] = source_addr(get_obj(args[0]), &from);
     return mp_obj_new_tuple(2, items);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(socket_recvfrom_obj, 2, 3, socket_recvfrom);
@@ -569,7 +609,8 @@ static mp_obj_t socket_recvfrom_into(size_t n_args, const mp_obj_t *args) {
     usocket_addr_t from;
     mp_int_t status;
     USOCKET_CALL(status, usocket_recvfrom(get_sock(args[0]), buf.buf, buf.len, flags, &from));
-    mp_obj_t items[2] = { mp_obj_new_int(check(status)), addr_to_obj(&from) };
+    mp_obj_t items[2] = { mp_obj_new_int(check(status)), MP_OBJ_NULL };
+    items[1] = source_addr(get_obj(args[0]), &from);
     return mp_obj_new_tuple(2, items);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(socket_recvfrom_into_obj, 2, 4, socket_recvfrom_into);

@@ -250,6 +250,8 @@ pub unsafe extern "C" fn usocket_poll(s: *const Socket, wanted: u32) -> u32 {
 /// An address for a socket of `family`/`sock_type` from host text and port:
 /// numeric text as is, `""` the wildcard, `"<broadcast>"` 255.255.255.255,
 /// anything else a host name resolved through the stack's resolver.
+/// Returns 1 when the text was literal (the same text always gives the same
+/// address, so the caller may reuse it), 0 when it came from the resolver.
 #[no_mangle]
 pub unsafe extern "C" fn usocket_addr_from_host(
     family: i32,
@@ -263,24 +265,24 @@ pub unsafe extern "C" fn usocket_addr_from_host(
 ) -> isize {
     // SAFETY: see `bytes`.
     let host = unsafe { bytes(host, host_len) };
-    let r = addr_from_host(family, sock_type, host, port, flowinfo, scope_id);
+    if family != crate::consts::AF_INET && family != crate::consts::AF_INET6 {
+        return Errno::EAFNOSUPPORT.status();
+    }
+    let (r, literal) = match SockAddr::from_numeric_host(family, host, port, flowinfo, scope_id) {
+        Some(a) => (Ok(a), 1),
+        None => (resolve_host(family, sock_type, host, port, flowinfo, scope_id), 0),
+    };
     match r {
         Ok(a) => {
             // SAFETY: out is writable.
             unsafe { *out = a };
-            0
+            literal
         }
         Err(e) => e.status(),
     }
 }
 
-fn addr_from_host(family: i32, sock_type: i32, host: &[u8], port: u16, flowinfo: u32, scope_id: u32) -> core::result::Result<SockAddr, Error> {
-    if family != crate::consts::AF_INET && family != crate::consts::AF_INET6 {
-        return Err(Errno::EAFNOSUPPORT.into());
-    }
-    if let Some(a) = SockAddr::from_numeric_host(family, host, port, flowinfo, scope_id) {
-        return Ok(a);
-    }
+fn resolve_host(family: i32, sock_type: i32, host: &[u8], port: u16, flowinfo: u32, scope_id: u32) -> core::result::Result<SockAddr, Error> {
     let flags = if addr::looks_numeric(host) { crate::consts::AI_NUMERICHOST } else { 0 };
     let hints = sys::Hints { family, sock_type, proto: 0, flags };
     let mut found = [AddrInfo::zeroed()];

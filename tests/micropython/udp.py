@@ -58,3 +58,35 @@ data, src = r.recvfrom(10)
 print(data, src[1] == u.getsockname()[1], src[1] != 0)
 u.close()
 r.close()
+
+# Alternating peers: every datagram goes to, and is reported from, the right
+# address even when the same tuple objects are reused (the shim remembers the
+# last address of each direction).
+hub = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+hub.bind(("127.0.0.1", 0))
+p1 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+p1.bind(("127.0.0.1", 0))
+p2 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+p2.bind(("127.0.0.1", 0))
+t1, t2 = p1.getsockname(), p2.getsockname()
+for s in (hub, p1, p2):
+    s.settimeout(2)  # a misdirected datagram fails the test instead of hanging
+ok = True
+for i in range(6):
+    peer, to = (p1, t1) if i % 3 else (p2, t2)
+    hub.sendto(b"%d" % i, to if i % 2 else (to[0], to[1]))
+    data, src = peer.recvfrom(10)
+    ok = ok and data == b"%d" % i
+    peer.sendto(data, hub.getsockname())
+    data, src = hub.recvfrom(10)
+    ok = ok and data == b"%d" % i and src == peer.getsockname()
+print("alternating peers", ok)
+# a list address is read afresh each time: changing it redirects the send
+to = list(t1)
+hub.sendto(b"x", to)
+to[1] = t2[1]
+hub.sendto(b"y", to)
+print(p1.recv(10), p2.recv(10))
+hub.close()
+p1.close()
+p2.close()
