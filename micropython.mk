@@ -40,6 +40,18 @@ endif
 USOCKET_LIB := $(USOCKET_BUILD)/libusocket.a
 
 SRC_USERMOD_C += $(USOCKET_DIR)/modusocket.c
+
+# Bare-metal ARM: the core's calls to __aeabi_memcpy & co. go to the
+# firmware's memcpy/memset (aeabi_mem.c) rather than to compiler_builtins'
+# own copies, which are hidden in the archive below.
+USOCKET_AEABI_MEM := __aeabi_memcpy __aeabi_memcpy4 __aeabi_memcpy8 \
+	__aeabi_memmove __aeabi_memmove4 __aeabi_memmove8 \
+	__aeabi_memset __aeabi_memset4 __aeabi_memset8 \
+	__aeabi_memclr __aeabi_memclr4 __aeabi_memclr8
+ifneq ($(filter thumb% arm%,$(USOCKET_RUST_TARGET)),)
+SRC_USERMOD_C += $(USOCKET_DIR)/aeabi_mem.c
+USOCKET_HIDE_SYMBOLS := $(addprefix --localize-symbol=,$(USOCKET_AEABI_MEM))
+endif
 CFLAGS_USERMOD += -I$(USOCKET_BUILD)/include -I$(USOCKET_DIR)
 # Ports put LDFLAGS before (bare metal) or after (unix) their objects, so the
 # archive may be scanned before the shim that calls it: naming one of its
@@ -80,7 +92,8 @@ $(USOCKET_LIB): $(HEADER_BUILD)/qstrdefs.generated.h FORCE | $(USOCKET_BUILD)/.d
 		$(USOCKET_CARGO) build $(USOCKET_PROFILE_FLAG) --locked --quiet $(USOCKET_TARGET_FLAG) $(USOCKET_CARGO_FLAGS) \
 		--manifest-path $(USOCKET_DIR)/Cargo.toml --target-dir $(abspath $(USOCKET_BUILD)/target)
 	$(Q)if [ ! -e $@ ] || [ $(USOCKET_CARGO_LIB) -nt $@ ]; then \
-		$(OBJCOPY) --remove-section='.ARM.exidx*' --remove-section='.ARM.extab*' $(USOCKET_CARGO_LIB) $@; fi
+		$(OBJCOPY) --remove-section='.ARM.exidx*' --remove-section='.ARM.extab*' $(USOCKET_HIDE_SYMBOLS) \
+			$(USOCKET_CARGO_LIB) $@; fi
 
 $(USOCKET_BUILD)/.dir:
 	$(Q)mkdir -p $(USOCKET_BUILD) && touch $@
