@@ -207,7 +207,7 @@ fuzz: firmware
 # Side-by-side benchmarks (tools/bench.py); BENCH_FLAGS="--rounds 3" etc.
 BENCH_FLAGS ?=
 bench: firmware firmware-dual firmware-none firmware-qemu firmware-qemu-none firmware-qemu-modlwip
-	$(PYTHON) tools/bench.py --firmware $(BUILD)/micropython-dual --write docs/benchmarks-latest.md $(BENCH_FLAGS)
+	$(PYTHON) tools/bench.py --firmware $(BUILD)/micropython-dual --write docs/benchmarks.md $(BENCH_FLAGS)
 
 # A tiny run that proves the benchmark works (no speed is asserted).
 bench-smoke: firmware-dual

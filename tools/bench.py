@@ -11,7 +11,9 @@ for ours). These machines are noisy: only ratios from one run mean anything.
     tools/bench.py [--rounds N] [--scale F] [--write docs/benchmarks.md]
 """
 import argparse
+import collections
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -270,10 +272,70 @@ def flash_report(build):
     return rows
 
 
+# Output sections that hold no flash (or nothing at run time at all).
+NOT_FLASH = (".debug", ".comment", ".bss", ".tbss", ".note", ".ARM.attributes", ".stab", ".gnu.attributes", "/DISCARD/")
+
+
+def map_contributions(path):
+    """Bytes of flash each part of a module takes in a linked firmware, from
+    the linker's map (input sections kept after --gc-sections): the Rust
+    archive by crate, and the C objects by name."""
+    out = collections.Counter()
+    in_map, section, pending = False, None, None
+    with open(path, errors="replace") as f:
+        for line in f:
+            if not in_map:
+                in_map = line.startswith("Linker script and memory map")
+                continue
+            if line[:1] not in (" ", "\t", ""):
+                section = line.split()[0] if line.split() else None
+                continue
+            if section is None or section.startswith(NOT_FLASH):
+                continue
+            # " .text.name 0xADDR 0xSIZE file", or the name alone on one line
+            # and the rest on the next when the name is long.
+            m = re.match(r"^ (\S+)\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s+(\S.*)$", line)
+            if m:
+                name, size, obj = m.group(1), int(m.group(2), 16), m.group(3)
+            else:
+                m = re.match(r"^\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s+(\S.*)$", line)
+                if not (m and pending):
+                    m = re.match(r"^ (\S+)\s*$", line)
+                    pending = m.group(1) if m else None
+                    continue
+                name, size, obj = pending, int(m.group(1), 16), m.group(2)
+            pending = None
+            if name.startswith((".bss", "COMMON", ".tbss")):
+                continue
+            crate = re.search(r"libusocket\.a\(([a-z_]+)-", obj)
+            if crate:
+                out["Rust: " + crate.group(1)] += size
+            elif obj.endswith(("/modusocket.o", "/aeabi_mem.o", "/modsocket.o", "/modlwip.o")):
+                out[obj.rsplit("/", 1)[1]] += size
+    return out
+
+
+def parts_report(build):
+    """(firmware, {part: bytes}) for every linked firmware whose map exists."""
+    maps = [("unix x86-64, usocket", "unix-default/micropython.map"),
+            ("unix x86-64, C module (dual firmware)", "unix-dual/micropython.map"),
+            ("MPS2-AN385 Cortex-M3, usocket", "qemu/firmware.map"),
+            ("MPS2-AN385 Cortex-M3, modlwip", "qemu-modlwip/firmware.map")]
+    rows = []
+    for label, rel in maps:
+        path = os.path.join(build, rel)
+        if os.path.exists(path):
+            parts = map_contributions(path)
+            if "dual" in label:
+                parts = {k: v for k, v in parts.items() if k == "modsocket.o"}
+            rows.append((label, parts))
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--firmware", default=os.path.join(TOP, "build", "micropython-dual"))
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--scale", type=float, default=1.0, help="fraction of the full workload sizes")
     ap.add_argument("--write", help="write the results as markdown to this file")
     args = ap.parse_args()
@@ -306,11 +368,31 @@ def main():
         lines += ["", "| flash the module adds to the firmware | usocket | MicroPython's C module |", "|---|---|---|"]
         for label, ours, theirs in flash:
             lines.append("| %s | %d bytes | %d bytes |" % (label, ours, theirs))
+    parts = parts_report(os.path.dirname(os.path.abspath(args.firmware)))
+    if parts:
+        lines += ["", "| linked firmware | module's parts after --gc-sections (text+rodata+data, from the linker map) |",
+                  "|---|---|"]
+        for label, p in parts:
+            desc = ", ".join("%s %d" % (k, v) for k, v in sorted(p.items(), key=lambda kv: -kv[1]) if v)
+            lines.append("| %s | %s (total %d bytes) |" % (label, desc, sum(p.values())))
     text = "\n".join(lines) + "\n"
     print(text)
     if args.write:
-        with open(args.write, "w") as f:
-            f.write(text)
+        write_results(args.write, text)
+
+
+BEGIN, END = "<!-- make bench: begin -->", "<!-- make bench: end -->"
+
+
+def write_results(path, text):
+    """Put the tables between the markers of an existing document (keeping
+    the prose around them), or write them as the whole file."""
+    old = open(path).read() if os.path.exists(path) else ""
+    if BEGIN in old and END in old:
+        head, rest = old.split(BEGIN, 1)
+        text = head + BEGIN + "\n" + text + END + rest.split(END, 1)[1]
+    with open(path, "w") as f:
+        f.write(text)
 
 
 if __name__ == "__main__":
