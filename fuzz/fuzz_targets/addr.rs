@@ -1,7 +1,8 @@
 //! Fuzzes the address parsers and formatters with arbitrary bytes, checking
 //! them against Rust's std parsers and against each other: a numeric address
 //! must parse exactly when std's does, format back to text that parses to the
-//! same bytes, and never panic. Raw sockaddr decoding must never panic.
+//! same bytes, and never panic. Raw sockaddr bytes must decode to exactly the
+//! fields they hold, or be refused.
 #![no_main]
 
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -59,4 +60,25 @@ fuzz_target!(|data: &[u8]| {
     let _ = SockAddr::from_numeric_host(AF_INET, data, 80, 0, 0);
     let _ = SockAddr::from_numeric_host(AF_INET6, data, 80, 1, 2);
     let _ = addr::looks_numeric(data);
+
+    // Raw struct sockaddr bytes (as old unix code passes them): whatever
+    // decodes must be what the bytes say, field by field.
+    if let Ok(a) = usocket::sys::sockaddr_from_raw(data) {
+        let family = i32::from(u16::from_ne_bytes([data[0], data[1]]));
+        let port = u16::from_be_bytes([data[2], data[3]]);
+        assert_eq!((a.family, a.port), (family, port));
+        if family == AF_INET {
+            assert_eq!(a.ipv4(), data[4..8]);
+        } else {
+            assert_eq!(family, AF_INET6);
+            assert_eq!(a.flowinfo, u32::from_be_bytes(data[4..8].try_into().unwrap()));
+            assert_eq!(a.addr, data[8..24]);
+            // A short scope id is zero-padded.
+            let mut scope = [0u8; 4];
+            let tail = &data[24..data.len().min(28)];
+            scope[..tail.len()].copy_from_slice(tail);
+            let scope = u32::from_ne_bytes(scope);
+            assert_eq!(a.scope_id, scope);
+        }
+    }
 });
