@@ -150,8 +150,15 @@ pub(super) fn lookup(
         let waiting = [req as *const Gaicb];
         // SAFETY: waits for our own request; no timeout.
         let rc = hooks::without_gil(|| unsafe { gai_suspend(waiting.as_ptr(), 1, core::ptr::null()) });
-        if rc != EAI_INTR && !(rc == libc::EAI_SYSTEM && super::errno() == Errno::EINTR) {
+        let interrupted = rc == EAI_INTR || (rc == libc::EAI_SYSTEM && super::errno() == Errno::EINTR);
+        // gai_suspend may also return while the request is still running
+        // (glibc wakes every waiter when any lookup ends): wait again then.
+        // SAFETY: gai_error only reads our own request.
+        if !interrupted && unsafe { gai_error(req) } != EAI_INPROGRESS {
             break;
+        }
+        if !interrupted {
+            continue;
         }
         if hooks::pending() {
             // Ctrl-C: give the lookup up. If glibc already took it, it will
