@@ -51,16 +51,20 @@ class Script:
     def expect(self, prefix, timeout=TIMEOUT):
         line = self.readline(timeout)
         if not line.startswith(prefix):
-            rest = self.finish(5)[1]
+            try:
+                rest = self.finish(5)[1]
+            except subprocess.TimeoutExpired as e:
+                rest = "(still running after 5 s: killed) " + e.output
             raise AssertionError("expected %r, got %r; then %r" % (prefix, line, rest))
         return line[len(prefix):].strip()
 
     def finish(self, timeout=TIMEOUT):
         try:
             out, _ = self.proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired as e:
             self.proc.kill()
             out, _ = self.proc.communicate()
+            e.output = (self._buf + out).decode(errors="replace")
             raise
         finally:
             os.unlink(self.path)

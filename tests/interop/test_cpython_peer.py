@@ -43,28 +43,33 @@ class TcpClientOfCPython(unittest.TestCase):
                     port, t = cpython_echo_server(family, host)
                     m = Script(fw, f"""
                         import usocket as socket, hashlib, _thread
-                        s = socket.socket({family}, socket.SOCK_STREAM)
-                        s.connect(("{host}", {port}))
-                        print("peer", s.getpeername()[:2])
-                        chunk = bytes(range(256)) * 16
-                        def send():
-                            for i in range({SIZE} // len(chunk)):
-                                s.sendall(chunk)
-                            s.shutdown(socket.SHUT_WR)
-                        # write from a thread while this one reads: neither side blocks the other
-                        _thread.start_new_thread(send, ())
-                        h = hashlib.sha256()
-                        buf = bytearray(8192)
-                        n = 0
-                        while True:
-                            k = s.readinto(buf)
-                            if not k:
-                                break
-                            h.update(memoryview(buf)[:k])
-                            n += k
-                        print("len", n)
-                        print("sha", h.digest().hex())
-                        s.close()
+                        # All in a function: MicroPython's module globals
+                        # must not change while another thread runs
+                        # (micropython/micropython#12698).
+                        def main():
+                            s = socket.socket({family}, socket.SOCK_STREAM)
+                            s.connect(("{host}", {port}))
+                            print("peer", s.getpeername()[:2])
+                            chunk = bytes(range(256)) * 16
+                            def send():
+                                for i in range({SIZE} // len(chunk)):
+                                    s.sendall(chunk)
+                                s.shutdown(socket.SHUT_WR)
+                            # write from a thread while this one reads: neither side blocks the other
+                            _thread.start_new_thread(send, ())
+                            h = hashlib.sha256()
+                            buf = bytearray(8192)
+                            n = 0
+                            while True:
+                                k = s.readinto(buf)
+                                if not k:
+                                    break
+                                h.update(memoryview(buf)[:k])
+                                n += k
+                            print("len", n)
+                            print("sha", h.digest().hex())
+                            s.close()
+                        main()
                     """)
                     expect = (bytes(range(256)) * 16) * (SIZE // 4096)
                     self.assertEqual(m.expect("peer"), repr((host, port)))
