@@ -4,6 +4,7 @@
 #   make run        ... and start its REPL
 #   make test       build everything and run every test
 #   make firmware-dual   build/micropython-dual (`usocket` ours, `socket` MicroPython's C module)
+#   make firmware-lwip   build/micropython-lwip (ours on lwIP's socket layer, in-process: the ESP32 backend)
 #   make MICROPY_DIR=/path/to/micropython ...   use your own MicroPython checkout
 #
 # A fresh Debian machine needs nothing else: missing Debian packages are
@@ -37,7 +38,7 @@ USERMODS := $(abspath $(BUILD))/usermods
 UNIX_FLAGS := VARIANT=standard FROZEN_MANIFEST=$(TOP)/tools/manifest.py \
 	MICROPY_SSL_AXTLS=0 MICROPY_SSL_MBEDTLS=1 MICROPY_PY_BTREE=0 STRIP=
 
-.PHONY: all run test deps deps-test deps-qemu firmware firmware-dual firmware-none firmware-qemu firmware-qemu-modlwip firmware-qemu-none run-qemu cross bench bench-smoke firmware-asan test-asan fuzz check-espidf lwip-source micropython-source cargo-test clean distclean
+.PHONY: all run test deps deps-test deps-qemu firmware firmware-dual firmware-lwip lwip-host firmware-none firmware-qemu firmware-qemu-modlwip firmware-qemu-none run-qemu cross bench bench-smoke firmware-asan test-asan fuzz check-espidf lwip-source micropython-source cargo-test clean distclean
 
 all: firmware
 
@@ -103,6 +104,24 @@ firmware: deps micropython-source $(MPY_CROSS) $(USERMODS)/usocket/micropython.m
 firmware-dual: deps micropython-source $(MPY_CROSS) $(USERMODS)/usocket/micropython.mk
 	$(call unix_firmware,dual,MICROPY_PY_SOCKET=1 USER_C_MODULES=$(USERMODS))
 	@cp -p $(BUILD)/unix-dual/micropython $(BUILD)/micropython-dual.tmp && mv -f $(BUILD)/micropython-dual.tmp $(BUILD)/micropython-dual
+
+# The unix firmware whose module runs on lwIP's BSD socket layer inside the
+# process (the lwip_socket backend, which ESP32 firmware uses): lwIP built
+# for the host with boards/unix_lwip/lwipopts.h, its tcpip thread started
+# at boot, only the loopback interface (127.0.0.1 and ::1 inside lwIP).
+LWIP_HOST := $(abspath $(BUILD))/lwip-host
+LWIP_HOST_CFLAGS := -I$(TOP)/boards/unix_lwip -I$(TOP)/lwip/src/include -I$(TOP)/lwip/contrib/ports/unix/port/include
+LWIP_HOST_LIBS := $(LWIP_HOST)/liblwip.a -Wl,--undefined=usocket_lwip_boot -pthread
+lwip-host: lwip-source
+	$(MAKE) -C boards/unix_lwip -j$(JOBS) LWIPDIR=$(TOP)/lwip/src OUT=$(LWIP_HOST)
+
+firmware-lwip: deps micropython-source $(MPY_CROSS) $(USERMODS)/usocket/micropython.mk lwip-host
+	@# the port does not know the firmware depends on lwIP: relink when it changed
+	@if [ $(LWIP_HOST)/liblwip.a -nt $(BUILD)/unix-lwip/micropython ]; then rm -f $(BUILD)/unix-lwip/micropython; fi
+	$(call unix_firmware,lwip,MICROPY_PY_SOCKET=0 USER_C_MODULES=$(USERMODS) USOCKET_BACKEND=lwip_socket \
+		CFLAGS_EXTRA="$(LWIP_HOST_CFLAGS)" \
+		USOCKET_STACK_LIBS="$(LWIP_HOST_LIBS)")
+	@cp -p $(BUILD)/unix-lwip/micropython $(BUILD)/micropython-lwip.tmp && mv -f $(BUILD)/micropython-lwip.tmp $(BUILD)/micropython-lwip
 
 # Neither module: the baseline for flash measurements.
 firmware-none: deps micropython-source $(MPY_CROSS)
@@ -223,10 +242,10 @@ cargo-test: firmware
 	USOCKET_MP_CFLAGS_FILE=$(abspath $(BUILD))/unix-default/usocket/cflags \
 		cargo test --lib --locked --target-dir $(abspath $(BUILD))/cargo-test
 
-test: deps-test firmware firmware-dual cargo-test firmware-qemu cross bench-smoke test-asan fuzz
+test: deps-test firmware firmware-dual firmware-lwip cargo-test firmware-qemu cross bench-smoke test-asan fuzz
 	$(PYTHON) tests/run.py --micropython-dir $(MICROPY_ABS) \
 		--firmware $(BUILD)/micropython --firmware $(BUILD)/micropython-dual \
-		--qemu-firmware $(BUILD)/firmware-qemu.elf
+		--qemu-firmware $(BUILD)/firmware-qemu.elf --lwip-firmware $(BUILD)/micropython-lwip
 
 clean:
 	rm -rf $(BUILD)

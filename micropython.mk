@@ -8,13 +8,20 @@
 # Knobs (make variables):
 #   USOCKET_RUST_TARGET  Rust target triple; empty builds for the host (unix).
 #   USOCKET_CARGO        cargo command (default: cargo).
-#   USOCKET_CARGO_FLAGS  extra cargo flags (e.g. --features lwip-raw).
+#   USOCKET_CARGO_FLAGS  extra cargo flags.
+#   USOCKET_BACKEND      network backend, when not the target's default:
+#                        lwip_socket on Linux uses lwIP's socket layer linked
+#                        into the firmware (see src/sys/mod.rs).
+#   USOCKET_STACK_LIBS   libraries the backend needs, linked after the core
+#                        (e.g. lwIP built for the host).
 
 USOCKET_DIR := $(USERMOD_DIR)
 USOCKET_BUILD := $(BUILD)/usocket
 USOCKET_RUST_TARGET ?=
 USOCKET_CARGO ?= cargo
 USOCKET_CARGO_FLAGS ?=
+USOCKET_BACKEND ?=
+USOCKET_STACK_LIBS ?=
 # USOCKET_DEBUG=1 builds the core without optimisation and with overflow
 # checks (for the sanitizer firmware).
 USOCKET_DEBUG ?= 0
@@ -62,7 +69,7 @@ CFLAGS_USERMOD += -I$(USOCKET_BUILD)/include -I$(USOCKET_DIR)
 ifeq ($(USOCKET_RUST_TARGET),)
 USOCKET_LIBM := -lm
 endif
-LDFLAGS_USERMOD += -Wl,--undefined=usocket_init_closed $(USOCKET_LIBM) $(USOCKET_LIB)
+LDFLAGS_USERMOD += -Wl,--undefined=usocket_init_closed $(USOCKET_LIBM) $(USOCKET_LIB) $(USOCKET_STACK_LIBS)
 
 # The port's include paths (made absolute: cargo runs elsewhere) and defines,
 # for the core's build script to evaluate constants with. Expanded when the
@@ -87,7 +94,7 @@ $(USOCKET_LIB): $(HEADER_BUILD)/qstrdefs.generated.h FORCE | $(USOCKET_BUILD)/.d
 	$(ECHO) "CARGO usocket $(USOCKET_RUST_TARGET)"
 	$(file >$(USOCKET_BUILD)/cflags.new,$(USOCKET_PROBE_CFLAGS))
 	$(Q)cmp -s $(USOCKET_BUILD)/cflags.new $(USOCKET_BUILD)/cflags || mv $(USOCKET_BUILD)/cflags.new $(USOCKET_BUILD)/cflags
-	$(Q)USOCKET_MP_CFLAGS_FILE=$(abspath $(USOCKET_BUILD)/cflags) \
+	$(Q)USOCKET_MP_CFLAGS_FILE=$(abspath $(USOCKET_BUILD)/cflags) USOCKET_BACKEND=$(USOCKET_BACKEND) \
 		USOCKET_INCLUDE_DIR=$(abspath $(USOCKET_BUILD)/include) \
 		$(USOCKET_CARGO) build $(USOCKET_PROFILE_FLAG) --locked --quiet $(USOCKET_TARGET_FLAG) $(USOCKET_CARGO_FLAGS) \
 		--manifest-path $(USOCKET_DIR)/Cargo.toml --target-dir $(abspath $(USOCKET_BUILD)/target)

@@ -46,6 +46,9 @@
 // include).
 #if defined(USOCKET_SOMAXCONN)
 #define USOCKET_LISTEN_BACKLOG_DEFAULT (USOCKET_SOMAXCONN < 128 ? USOCKET_SOMAXCONN : 128)
+#elif USOCKET_BACKEND_LWIP_SOCKET
+// lwIP has no SOMAXCONN (its listen() takes up to 255).
+#define USOCKET_LISTEN_BACKLOG_DEFAULT (128)
 #else
 #define USOCKET_LISTEN_BACKLOG_DEFAULT (MICROPY_PY_SOCKET_LISTEN_BACKLOG_DEFAULT)
 #endif
@@ -855,7 +858,7 @@ static mp_uint_t socket_stream_ioctl(mp_obj_t self_in, mp_uint_t request, uintpt
             usocket_close(sock);
             return 0;
         case MP_STREAM_GET_FILENO: {
-            int32_t fd = usocket_fileno(sock);
+            int32_t fd = usocket_kernel_fd(sock);
             if (fd >= 0) {
                 return fd;
             }

@@ -111,6 +111,15 @@ pub unsafe extern "C" fn usocket_fileno(s: *const Socket) -> i32 {
     unsafe { &*s }.sys.fileno().unwrap_or(-1)
 }
 
+/// The socket's kernel descriptor, for `select.poll` to poll(2) directly
+/// (MP_STREAM_GET_FILENO); -1 when closed or when the stack is not the
+/// kernel's (lwIP), so poll asks the socket instead.
+#[no_mangle]
+pub unsafe extern "C" fn usocket_kernel_fd(s: *const Socket) -> i32 {
+    // SAFETY: s points at a live usocket_t; only read.
+    unsafe { &*s }.sys.kernel_fd().unwrap_or(-1)
+}
+
 /// `ms`: 0 = non-blocking, `USOCKET_TIMEOUT_BLOCK` = none, else milliseconds.
 #[no_mangle]
 pub unsafe extern "C" fn usocket_settimeout(s: *mut Socket, ms: u32) -> isize {

@@ -20,7 +20,7 @@ pub struct SockAddr {
 
 /// Whether the stack has IPv6. Without it (lwIP built IPv4-only) IPv6 text is
 /// not parsed or written at all, which keeps that code out of small images.
-const IPV6: bool = cfg!(any(not(usocket_backend = "lwip_raw"), usocket_lwip_ipv6));
+const IPV6: bool = cfg!(any(usocket_backend = "posix", usocket_lwip_ipv6));
 
 /// One getaddrinfo result.
 #[repr(C)]

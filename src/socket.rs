@@ -274,10 +274,11 @@ impl Socket {
                 Err(e) if e.is_would_block() => return Err(Errno::EINPROGRESS),
                 r => r?,
             };
-            if self.wait(Interest::Write, wait)? {
-                if self.closing() {
-                    return Err(Errno::EBADF);
-                }
+            let ready = self.wait(Interest::Write, wait)?;
+            if self.closing() {
+                return Err(Errno::EBADF); // closed by another thread meanwhile
+            }
+            if ready {
                 return sys::connect_result(&mut self.sys);
             }
         }

@@ -6,15 +6,22 @@
    own socket tests listed in tests/upstream.txt;
 2. interop tests with CPython as the peer (tests/interop/test_*.py);
 3. the lwIP raw backend on the emulated MPS2-AN385 board (tests/qemu/), if a
-   firmware for it is given.
+   firmware for it is given;
+4. the lwIP socket backend (the ESP32 one) on the unix firmware that runs
+   lwIP in-process, if given: the MicroPython-level tests again, with the
+   expected outputs in tests/micropython/lwip_socket/ where lwIP's differ
+   (each difference is listed in docs/behaviour.md) and that directory's own
+   tests.
 
 Exits non-zero if anything fails or is skipped.
 """
 import argparse
 import glob
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -24,11 +31,12 @@ def run(cmd, **kw):
     return subprocess.run(cmd, **kw).returncode
 
 
-def micropython_tests(micropython_dir, firmware, result_dir):
-    tests = sorted(
-        t for t in glob.glob(os.path.join(HERE, "micropython", "*.py"))
-        if not os.path.basename(t).startswith("_")
-    )
+def micropython_tests(micropython_dir, firmware, result_dir, tests=None):
+    if tests is None:
+        tests = sorted(
+            t for t in glob.glob(os.path.join(HERE, "micropython", "*.py"))
+            if not os.path.basename(t).startswith("_")
+        )
     env = dict(os.environ, MICROPY_MICROPYTHON=os.path.abspath(firmware))
     out = subprocess.run(
         [sys.executable, "run-tests.py", "-r", result_dir] + tests,
@@ -41,6 +49,31 @@ def micropython_tests(micropython_dir, firmware, result_dir):
         subprocess.run([sys.executable, "run-tests.py", "-r", result_dir, "--print-failures"],
                        cwd=os.path.join(micropython_dir, "tests"))
     return ok
+
+
+def lwip_socket_tests(micropython_dir, firmware, result_dir):
+    """The MicroPython-level tests on the lwIP socket backend: the common
+    tests with lwIP's expected output where it differs, minus those
+    tests/micropython/lwip_socket/skip.txt names (with why), plus that
+    directory's own tests."""
+    common = os.path.join(HERE, "micropython")
+    overlay = os.path.join(common, "lwip_socket")
+    skip = set()
+    with open(os.path.join(overlay, "skip.txt")) as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if line:
+                skip.add(line)
+    work = tempfile.mkdtemp(prefix="usocket-lwip-tests-")
+    try:
+        for src in (common, overlay):
+            for path in glob.glob(os.path.join(src, "*.py")) + glob.glob(os.path.join(src, "*.py.exp")):
+                if os.path.basename(path).split(".py")[0] + ".py" not in skip:
+                    shutil.copy(path, work)
+        tests = sorted(t for t in glob.glob(os.path.join(work, "*.py")) if not os.path.basename(t).startswith("_"))
+        return micropython_tests(micropython_dir, firmware, result_dir, tests)
+    finally:
+        shutil.rmtree(work)
 
 
 def read_upstream_list():
@@ -101,7 +134,8 @@ def main():
     ap.add_argument("--firmware", action="append", required=True,
                     help="firmware to test (repeatable); the first must have usocket as `socket`")
     ap.add_argument("--qemu-firmware", help="firmware-qemu.elf for the emulated board tests")
-    ap.add_argument("--only", choices=["micropython", "upstream", "interop", "qemu"], help="run one group only")
+    ap.add_argument("--lwip-firmware", help="micropython-lwip (the lwIP socket backend) to test")
+    ap.add_argument("--only", choices=["micropython", "upstream", "interop", "qemu", "lwip"], help="run one group only")
     args = ap.parse_args()
 
     failed = []
@@ -130,6 +164,13 @@ def main():
         if run([sys.executable, "-m", "unittest", "discover", "-v", "-s", os.path.join(HERE, "qemu"),
                 "-t", os.path.join(HERE, "qemu")], env=env) != 0:
             failed.append("emulated board tests")
+
+    if args.lwip_firmware and args.only in (None, "lwip"):
+        fw = args.lwip_firmware
+        print("== lwIP socket backend (in-process lwIP) on", fw, flush=True)
+        result_dir = os.path.abspath(os.path.join(os.path.dirname(fw), "test-results", "lwip"))
+        if not lwip_socket_tests(args.micropython_dir, fw, result_dir):
+            failed.append("lwIP socket backend tests")
 
     if failed:
         print("FAILED:", ", ".join(failed))

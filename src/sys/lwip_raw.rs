@@ -121,6 +121,10 @@ impl State {
         None
     }
 
+    pub fn kernel_fd(&self) -> Option<i32> {
+        None
+    }
+
     fn tcp(&self) -> *mut tcp_pcb {
         self.pcb.cast()
     }

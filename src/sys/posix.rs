@@ -1,11 +1,19 @@
-//! BSD sockets through the C library: Linux (MicroPython's unix port) and
-//! ESP-IDF's lwIP BSD API. The only file that calls libc.
+//! The BSD socket API, from one of two providers (the `c` module):
 //!
-//! Every primitive here is one system call (or two) and returns at once when
-//! the descriptor is non-blocking; the core (src/socket.rs) decides when to
-//! wait, for how long, and what the user sees.
+//! - `posix` backend: the C library, i.e. Linux kernel sockets
+//!   (posix_libc.rs; MicroPython's unix port);
+//! - `lwip_socket` backend: lwIP's socket layer by its lwip_* names
+//!   (posix_lwip.rs; ESP-IDF on the esp32 port, and the unix firmware with
+//!   lwIP linked in, where this backend is tested).
+//!
+//! Every primitive here is one call (or two) and returns at once when the
+//! socket is non-blocking; the core (src/socket.rs) decides when to wait, for
+//! how long, and what the user sees. Where lwIP's socket layer behaves
+//! differently from Linux, the difference is absorbed here, at the call that
+//! shows it, so users see the same module on both.
 
 use core::mem::{size_of, MaybeUninit};
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use crate::addr::{AddrInfo, SockAddr};
 use crate::consts::{self, AF_INET, AF_INET6};
@@ -13,21 +21,43 @@ use crate::errno::{Error, Errno, Result};
 use crate::poll::{Interest, PollFlags};
 use crate::timeout::Wait;
 
-// The core hands libc errno values straight to MicroPython, which is right
-// only when the port's errno *is* the C library's (MICROPY_USE_INTERNAL_ERRNO=0).
+#[cfg(usocket_backend = "posix")]
+#[path = "posix_libc.rs"]
+mod c;
+#[cfg(usocket_backend = "lwip_socket")]
+#[path = "posix_lwip.rs"]
+mod c;
+
+// The core hands errno values straight to MicroPython, which is right only
+// when the port's errno *is* the C library's (MICROPY_USE_INTERNAL_ERRNO=0);
+// lwIP's socket layer sets the C library's errno too.
 const _: () = assert!(Errno::EAGAIN.raw() == libc::EAGAIN && Errno::ETIMEDOUT.raw() == libc::ETIMEDOUT);
+#[cfg(usocket_backend = "posix")]
 const _: () = assert!(AF_INET == libc::AF_INET && AF_INET6 == libc::AF_INET6);
 
-/// Blocking calls exist: with timeout None the core lets the kernel block
-/// (one system call per operation) instead of polling first.
-pub(crate) const HAS_BLOCKING_CALLS: bool = true;
+/// With timeout None the core lets the kernel block (one system call per
+/// operation) instead of polling first. lwIP's blocking calls cannot be
+/// interrupted by Ctrl-C, so there sockets stay non-blocking and the core
+/// waits in [`wait`].
+pub(crate) const HAS_BLOCKING_CALLS: bool = c::KERNEL_FDS;
 
-/// The backend's part of a socket: the file descriptor.
+/// The backend's part of a socket: the socket number.
 ///
-/// Invariant: `fd` is an open descriptor owned by this socket, or -1 once closed.
+/// Invariants: `fd` is an open socket owned by this socket object, or -1 once
+/// closed. `events` (only ever accessed atomically, and only on lwIP) holds
+/// what the lwIP section below needs to know of the socket's history.
 #[repr(C)]
 pub struct State {
     pub fd: i32,
+    pub events: u32,
+}
+
+impl State {
+    fn events(&self) -> &AtomicU32 {
+        // SAFETY: `events` is an aligned u32 inside this state, live as long
+        // as self, and every access to it is atomic through this view.
+        unsafe { AtomicU32::from_ptr(core::ptr::addr_of!(self.events).cast_mut()) }
+    }
 }
 
 fn errno() -> Errno {
@@ -59,28 +89,51 @@ macro_rules! syscall {
     }};
 }
 
-#[cfg(target_os = "linux")]
-const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL; // EPIPE, never SIGPIPE
-#[cfg(not(target_os = "linux"))]
-const SEND_FLAGS: libc::c_int = 0; // no SIGPIPE on lwIP
+#[cfg(usocket_backend = "posix")]
+const SEND_FLAGS: c::c_int = libc::MSG_NOSIGNAL; // EPIPE, never SIGPIPE
+#[cfg(usocket_backend = "lwip_socket")]
+const SEND_FLAGS: c::c_int = 0; // lwIP raises no SIGPIPE
 
 impl State {
-    pub(crate) const CLOSED: State = State { fd: -1 };
+    pub(crate) const CLOSED: State = State { fd: -1, events: 0 };
 
     pub fn is_open(&self) -> bool {
         self.fd >= 0
     }
 
+    /// The socket's number (as `fileno()` and repr show it).
     pub fn fileno(&self) -> Option<i32> {
         self.is_open().then_some(self.fd)
+    }
+
+    /// The number, if the kernel's poll(2) understands it.
+    pub fn kernel_fd(&self) -> Option<i32> {
+        self.fileno().filter(|_| c::KERNEL_FDS)
     }
 }
 
 pub fn open(family: i32, sock_type: i32, proto: i32) -> Result<State> {
-    #[cfg(target_os = "linux")]
+    lwip::check_open(family, sock_type, proto)?;
+    #[cfg(usocket_backend = "posix")]
     let sock_type = sock_type | libc::SOCK_CLOEXEC;
-    let fd = syscall!(libc::socket(family, sock_type, proto))?;
-    Ok(State { fd })
+    let fd = syscall!(c::socket(family, sock_type, proto)).map_err(lwip::out_of_sockets)?;
+    let mut events = if family == AF_INET6 { lwip::V6 } else { 0 };
+    if sock_type == consts::SOCK_STREAM {
+        events |= lwip::STREAM;
+    }
+    born(State { fd, events })
+}
+
+/// A new socket (opened or accepted) as the core expects it: on lwIP,
+/// non-blocking for good (see [`HAS_BLOCKING_CALLS`]).
+fn born(mut st: State) -> Result<State> {
+    if !HAS_BLOCKING_CALLS {
+        if let Err(e) = set_nonblocking(&st, true) {
+            close(&mut st);
+            return Err(e);
+        }
+    }
+    Ok(st)
 }
 
 /// Nothing to register: the kernel never calls back.
@@ -92,34 +145,35 @@ pub fn close(st: &mut State) {
     // SAFETY: fd is an aligned i32 that lives as long as st.
     let fd = unsafe { core::sync::atomic::AtomicI32::from_ptr(&mut st.fd) }.swap(-1, core::sync::atomic::Ordering::AcqRel);
     if fd >= 0 {
+        lwip::before_close(st, fd);
         // The descriptor is released even when close reports EINTR (Linux), so
         // never retry: the number may already belong to someone else.
         // SAFETY: we owned fd and nobody else will close it.
-        unsafe { libc::close(fd) };
+        unsafe { c::close(fd) };
     }
 }
 
 /// Wakes operations blocked in this socket on other threads (close() is
 /// waiting for them to leave): shutting it down ends blocked reads, writes,
-/// accepts and polls at once, without releasing the descriptor.
+/// accepts and polls at once, without releasing the descriptor. (On lwIP,
+/// where a listening or UDP socket may not wake, [`wait`] returns every few
+/// milliseconds and the core sees the close then.)
 pub fn wake(st: &mut State) {
-    // SAFETY: the descriptor stays open until the last operation leaves.
-    unsafe { libc::shutdown(st.fd, libc::SHUT_RDWR) };
+    // SAFETY: the socket stays open until the last operation leaves.
+    unsafe { c::shutdown(st.fd, c::SHUT_RDWR) };
 }
 
-/// One system call (FIONBIO), not the two of fcntl(F_GETFL/F_SETFL): the
-/// core only calls this when the mode really changes.
+/// The core only calls this when the mode really changes.
 pub fn set_nonblocking(st: &State, on: bool) -> Result<()> {
-    let mut arg: libc::c_int = on.into();
-    syscall!(libc::ioctl(st.fd, libc::FIONBIO as _, &mut arg)).map(drop)
+    syscall!(c::set_nonblocking(st.fd, on)).map(drop)
 }
 
 /// A sockaddr_in / sockaddr_in6 built from a SockAddr.
 #[repr(C)]
 union RawAddr {
-    v4: libc::sockaddr_in,
-    v6: libc::sockaddr_in6,
-    storage: libc::sockaddr_storage,
+    v4: c::sockaddr_in,
+    v6: c::sockaddr_in6,
+    storage: c::sockaddr_storage,
 }
 
 impl RawAddr {
@@ -128,28 +182,22 @@ impl RawAddr {
         unsafe { MaybeUninit::zeroed().assume_init() }
     }
 
-    fn from(a: &SockAddr) -> (RawAddr, libc::socklen_t) {
+    fn from(a: &SockAddr) -> (RawAddr, c::socklen_t) {
         let mut raw = RawAddr::new();
         if a.family == AF_INET {
-            raw.v4.sin_family = AF_INET as libc::sa_family_t;
-            raw.v4.sin_port = a.port.to_be();
-            raw.v4.sin_addr.s_addr = u32::from_ne_bytes(a.ipv4());
-            (raw, size_of::<libc::sockaddr_in>() as libc::socklen_t)
+            raw.v4 = c::v4(AF_INET, a.port.to_be(), a.ipv4());
+            (raw, size_of::<c::sockaddr_in>() as c::socklen_t)
         } else {
-            raw.v6.sin6_family = AF_INET6 as libc::sa_family_t;
-            raw.v6.sin6_port = a.port.to_be();
-            raw.v6.sin6_flowinfo = a.flowinfo.to_be();
-            raw.v6.sin6_addr.s6_addr = a.addr;
-            raw.v6.sin6_scope_id = a.scope_id;
-            (raw, size_of::<libc::sockaddr_in6>() as libc::socklen_t)
+            raw.v6 = c::v6(AF_INET6, a.port.to_be(), a.flowinfo.to_be(), a.addr, a.scope_id);
+            (raw, size_of::<c::sockaddr_in6>() as c::socklen_t)
         }
     }
 
-    fn ptr(&self) -> *const libc::sockaddr {
+    fn ptr(&self) -> *const c::sockaddr {
         (self as *const RawAddr).cast()
     }
 
-    fn mut_ptr(&mut self) -> *mut libc::sockaddr {
+    fn mut_ptr(&mut self) -> *mut c::sockaddr {
         (self as *mut RawAddr).cast()
     }
 
@@ -164,7 +212,7 @@ impl RawAddr {
                     u16::from_be(self.v4.sin_port),
                 )),
                 AF_INET6 => Ok(SockAddr::v6(
-                    self.v6.sin6_addr.s6_addr,
+                    c::v6_addr(&self.v6),
                     u16::from_be(self.v6.sin6_port),
                     u32::from_be(self.v6.sin6_flowinfo),
                     self.v6.sin6_scope_id,
@@ -176,8 +224,35 @@ impl RawAddr {
 }
 
 /// Decodes a raw `struct sockaddr` as older unix MicroPython code passes it
-/// (the bytes getaddrinfo used to return).
+/// (the bytes its getaddrinfo used to return): Linux's layout, a 16-bit
+/// family first, whichever stack is underneath.
 pub fn sockaddr_from_raw(bytes: &[u8]) -> Result<SockAddr> {
+    if bytes.len() > 128 || bytes.len() < 2 {
+        return Err(Errno::EINVAL); // larger than any sockaddr_storage
+    }
+    let word = |at: usize| -> [u8; 4] {
+        let mut w = [0u8; 4];
+        let part = bytes.get(at..bytes.len().min(at + 4)).unwrap_or(&[]);
+        w[..part.len()].copy_from_slice(part);
+        w
+    };
+    let port = u16::from_be_bytes([word(2)[0], word(2)[1]]);
+    // Family, port and address must be there; sockaddr_in's zero padding and
+    // sockaddr_in6's scope id may be left off.
+    match i32::from(u16::from_ne_bytes([bytes[0], bytes[1]])) {
+        AF_INET if bytes.len() >= 8 => Ok(SockAddr::v4(word(4), port)),
+        AF_INET6 if bytes.len() >= 24 => {
+            let mut ip = [0u8; 16];
+            ip.copy_from_slice(&bytes[8..24]);
+            Ok(SockAddr::v6(ip, port, u32::from_be_bytes(word(4)), u32::from_ne_bytes(word(24))))
+        }
+        AF_INET | AF_INET6 => Err(Errno::EINVAL),
+        _ => Err(Errno::EAFNOSUPPORT),
+    }
+}
+
+/// Decodes a sockaddr the provider wrote (getaddrinfo's answers).
+fn provider_sockaddr(bytes: &[u8]) -> Result<SockAddr> {
     let mut raw = RawAddr::new();
     let fits = bytes.len() <= size_of::<RawAddr>() && bytes.len() >= 2;
     if !fits {
@@ -200,28 +275,31 @@ pub fn sockaddr_from_raw(bytes: &[u8]) -> Result<SockAddr> {
 }
 
 pub fn bind(st: &State, addr: &SockAddr) -> Result<()> {
+    lwip::check_bind(st)?;
     let (raw, len) = RawAddr::from(addr);
-    syscall!(libc::bind(st.fd, raw.ptr(), len)).map(drop)
+    syscall!(c::bind(st.fd, raw.ptr(), len))?;
+    lwip::mark(st, lwip::BOUND);
+    Ok(())
 }
 
 pub fn listen(st: &State, backlog: i32) -> Result<()> {
-    syscall!(libc::listen(st.fd, backlog)).map(drop)
+    lwip::mark(st, lwip::ACTIVE);
+    syscall!(c::listen(st.fd, backlog))?;
+    lwip::mark(st, lwip::LISTENING);
+    Ok(())
 }
 
-/// Accepts one connection. The new socket is blocking and close-on-exec.
+/// Accepts one connection. The new socket is blocking and close-on-exec
+/// (Linux; on lwIP non-blocking, see [`born`]).
 pub fn accept(st: &State, peer: &mut SockAddr) -> Result<State> {
     let mut raw = RawAddr::new();
-    let mut len = size_of::<RawAddr>() as libc::socklen_t;
-    #[cfg(target_os = "linux")]
-    let fd = syscall!(libc::accept4(st.fd, raw.mut_ptr(), &mut len, libc::SOCK_CLOEXEC))?;
-    #[cfg(not(target_os = "linux"))]
-    let fd = syscall!(libc::accept(st.fd, raw.mut_ptr(), &mut len))?;
-    let new = State { fd };
-    // The accepted socket does not inherit O_NONBLOCK on Linux; on lwIP it
-    // may, and the core promises a blocking socket either way.
-    #[cfg(not(target_os = "linux"))]
-    set_nonblocking(&new, false)?;
-    *peer = raw.to_sockaddr().unwrap_or(SockAddr::zeroed());
+    let mut len = size_of::<RawAddr>() as c::socklen_t;
+    #[cfg(usocket_backend = "posix")]
+    let fd = syscall!(c::accept4(st.fd, raw.mut_ptr(), &mut len, libc::SOCK_CLOEXEC))?;
+    #[cfg(usocket_backend = "lwip_socket")]
+    let fd = syscall!(c::accept(st.fd, raw.mut_ptr(), &mut len))?;
+    let new = born(State { fd, events: lwip::accepted(st) })?;
+    *peer = lwip::seen_as(st, raw.to_sockaddr().unwrap_or(SockAddr::zeroed()));
     Ok(new)
 }
 
@@ -229,18 +307,18 @@ pub fn accept(st: &State, peer: &mut SockAddr) -> Result<State> {
 /// writability, then ask [`connect_result`]".
 pub fn connect(st: &State, addr: &SockAddr) -> Result<()> {
     let (raw, len) = RawAddr::from(addr);
-    syscall!(libc::connect(st.fd, raw.ptr(), len)).map(drop)
+    lwip::after_connect(st, syscall!(c::connect(st.fd, raw.ptr(), len)).map(drop))
 }
 
 /// The outcome of a connect that was in progress (SO_ERROR).
 pub fn connect_result(st: &State) -> Result<()> {
-    let mut err: libc::c_int = 0;
-    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
-    syscall!(libc::getsockopt(
+    let mut err: c::c_int = 0;
+    let mut len = size_of::<c::c_int>() as c::socklen_t;
+    syscall!(c::getsockopt(
         st.fd,
-        libc::SOL_SOCKET,
-        libc::SO_ERROR,
-        (&mut err as *mut libc::c_int).cast(),
+        consts::SOL_SOCKET,
+        consts::SO_ERROR,
+        (&mut err as *mut c::c_int).cast(),
         &mut len
     ))?;
     if err == 0 {
@@ -250,73 +328,93 @@ pub fn connect_result(st: &State) -> Result<()> {
     // attempt; one that failed in the background leaves it "connecting", and
     // the next connect would say ECONNABORTED. Dissolve the attempt
     // (connect to AF_UNSPEC) so retrying on the same socket works as users
-    // expect from a blocking connect.
-    let mut unspec = RawAddr::new();
-    unspec.storage.ss_family = libc::AF_UNSPEC as libc::sa_family_t;
-    // SAFETY: a valid sockaddr of the given length; the result is irrelevant.
-    unsafe { libc::connect(st.fd, unspec.ptr(), size_of::<libc::sockaddr>() as libc::socklen_t) };
-    Err(Errno::from_raw(err))
+    // expect from a blocking connect. (lwIP frees the failed connection
+    // itself, and would take AF_UNSPEC for a UDP-only disconnect.)
+    if c::KERNEL_FDS {
+        let mut unspec = RawAddr::new();
+        // SAFETY: every bit pattern is a valid sockaddr_storage (plain integers).
+        c::set_family(unsafe { &mut unspec.storage }, c::AF_UNSPEC);
+        // SAFETY: a valid sockaddr of the given length; the result is irrelevant.
+        unsafe { c::connect(st.fd, unspec.ptr(), size_of::<c::sockaddr>() as c::socklen_t) };
+    }
+    lwip::unmark(st, lwip::CONNECTING);
+    Err(lwip::refused(Errno::from_raw(err)))
 }
 
 pub fn send(st: &State, buf: &[u8], flags: i32) -> Result<usize> {
-    syscall!(libc::send(st.fd, buf.as_ptr().cast(), buf.len(), flags | SEND_FLAGS)).map(|n| n as usize)
+    let r = syscall!(c::send(st.fd, buf.as_ptr().cast(), buf.len(), flags | SEND_FLAGS)).map(|n| n as usize);
+    lwip::after_send(st, r)
 }
 
 pub fn sendto(st: &State, buf: &[u8], flags: i32, to: &SockAddr) -> Result<usize> {
     let (raw, len) = RawAddr::from(to);
-    syscall!(libc::sendto(st.fd, buf.as_ptr().cast(), buf.len(), flags | SEND_FLAGS, raw.ptr(), len))
-        .map(|n| n as usize)
+    let r = syscall!(c::sendto(st.fd, buf.as_ptr().cast(), buf.len(), flags | SEND_FLAGS, raw.ptr(), len))
+        .map(|n| n as usize);
+    lwip::after_send(st, r)
 }
 
 pub fn recv(st: &State, buf: &mut [u8], flags: i32) -> Result<usize> {
-    syscall!(libc::recv(st.fd, buf.as_mut_ptr().cast(), buf.len(), flags)).map(|n| n as usize)
+    let r = syscall!(c::recv(st.fd, buf.as_mut_ptr().cast(), buf.len(), flags)).map(|n| n as usize);
+    lwip::after_recv(st, r)
 }
 
 pub fn recvfrom(st: &State, buf: &mut [u8], flags: i32, from: &mut SockAddr) -> Result<usize> {
     let mut raw = RawAddr::new();
-    let mut len = size_of::<RawAddr>() as libc::socklen_t;
-    let n = syscall!(libc::recvfrom(st.fd, buf.as_mut_ptr().cast(), buf.len(), flags, raw.mut_ptr(), &mut len))?;
+    let mut len = size_of::<RawAddr>() as c::socklen_t;
+    let n = syscall!(c::recvfrom(st.fd, buf.as_mut_ptr().cast(), buf.len(), flags, raw.mut_ptr(), &mut len))
+        .map(|n| n as usize);
+    let n = lwip::after_recv(st, n)?;
     // A connected TCP socket reports no source address: use the peer's.
     *from = match raw.to_sockaddr() {
-        Ok(a) => a,
+        Ok(a) => lwip::seen_as(st, a),
         Err(_) => peer_addr(st).unwrap_or(SockAddr::zeroed()),
     };
-    Ok(n as usize)
+    Ok(n)
 }
 
 pub fn shutdown(st: &State, how: i32) -> Result<()> {
-    syscall!(libc::shutdown(st.fd, how)).map(drop)
+    syscall!(c::shutdown(st.fd, how))?;
+    if how != consts::SHUT_WR {
+        lwip::mark(st, lwip::ENDED); // our reading side is closed
+    }
+    if how != consts::SHUT_RD {
+        lwip::mark(st, lwip::WRITE_SHUT);
+    }
+    Ok(())
 }
 
 pub fn setsockopt(st: &State, level: i32, name: i32, value: &[u8]) -> Result<()> {
-    syscall!(libc::setsockopt(st.fd, level, name, value.as_ptr().cast(), value.len() as libc::socklen_t)).map(drop)
+    syscall!(c::setsockopt(st.fd, level, name, value.as_ptr().cast(), value.len() as c::socklen_t)).map(drop)
 }
 
 pub fn getsockopt(st: &State, level: i32, name: i32, out: &mut [u8]) -> Result<usize> {
-    let mut len = out.len() as libc::socklen_t;
-    syscall!(libc::getsockopt(st.fd, level, name, out.as_mut_ptr().cast(), &mut len))?;
+    let mut len = out.len() as c::socklen_t;
+    syscall!(c::getsockopt(st.fd, level, name, out.as_mut_ptr().cast(), &mut len))?;
+    if level == consts::SOL_SOCKET && name == consts::SO_ERROR {
+        lwip::so_error(st, out);
+    }
     Ok(len as usize)
 }
 
 pub fn local_addr(st: &State) -> Result<SockAddr> {
     let mut raw = RawAddr::new();
-    let mut len = size_of::<RawAddr>() as libc::socklen_t;
-    syscall!(libc::getsockname(st.fd, raw.mut_ptr(), &mut len))?;
-    raw.to_sockaddr()
+    let mut len = size_of::<RawAddr>() as c::socklen_t;
+    syscall!(c::getsockname(st.fd, raw.mut_ptr(), &mut len))?;
+    raw.to_sockaddr().map(|a| lwip::seen_as(st, a))
 }
 
 pub fn peer_addr(st: &State) -> Result<SockAddr> {
     let mut raw = RawAddr::new();
-    let mut len = size_of::<RawAddr>() as libc::socklen_t;
-    syscall!(libc::getpeername(st.fd, raw.mut_ptr(), &mut len))?;
-    raw.to_sockaddr()
+    let mut len = size_of::<RawAddr>() as c::socklen_t;
+    syscall!(c::getpeername(st.fd, raw.mut_ptr(), &mut len))?;
+    raw.to_sockaddr().map(|a| lwip::seen_as(st, a))
 }
 
-// poll() bits as the target's C library defines them (build.rs).
-const POLLIN: libc::c_short = consts::POLLIN as libc::c_short;
-const POLLOUT: libc::c_short = consts::POLLOUT as libc::c_short;
+// poll() bits as the provider defines them (build.rs).
+const POLLIN: c::c_short = consts::POLLIN as c::c_short;
+const POLLOUT: c::c_short = consts::POLLOUT as c::c_short;
 
-fn poll_events(flags: PollFlags) -> libc::c_short {
+fn poll_events(flags: PollFlags) -> c::c_short {
     let mut ev = 0;
     if flags.contains(PollFlags::RD) {
         ev |= POLLIN;
@@ -327,7 +425,7 @@ fn poll_events(flags: PollFlags) -> libc::c_short {
     ev
 }
 
-fn poll_flags(revents: libc::c_short) -> PollFlags {
+fn poll_flags(revents: c::c_short) -> PollFlags {
     let mut f = PollFlags::empty();
     for (bit, flag) in [
         (consts::POLLIN, PollFlags::RD),
@@ -336,7 +434,7 @@ fn poll_flags(revents: libc::c_short) -> PollFlags {
         (consts::POLLHUP, PollFlags::HUP),
         (consts::POLLNVAL, PollFlags::NVAL),
     ] {
-        if revents & bit as libc::c_short != 0 {
+        if revents & bit as c::c_short != 0 {
             f |= flag;
         }
     }
@@ -345,27 +443,42 @@ fn poll_flags(revents: libc::c_short) -> PollFlags {
 
 /// Readiness now, without waiting.
 pub fn readiness(st: &State, wanted: PollFlags) -> PollFlags {
-    let mut pfd = libc::pollfd { fd: st.fd, events: poll_events(wanted), revents: 0 };
-    match syscall!(libc::poll(&mut pfd, 1, 0)) {
+    let mut pfd = c::pollfd { fd: st.fd, events: poll_events(wanted), revents: 0 };
+    let now = match syscall!(c::poll(&mut pfd, 1, 0)) {
         Ok(n) if n > 0 => poll_flags(pfd.revents),
         _ => PollFlags::empty(),
-    }
+    };
+    lwip::readiness(st, wanted, now)
 }
 
+/// How long one wait in lwIP's poll lasts at most: it cannot be interrupted
+/// by a signal, so Ctrl-C (and a close on another thread) is noticed between
+/// slices.
+const LWIP_WAIT_SLICE_MS: u32 = 20;
+
 /// Waits until the socket may be ready for `interest` (true), or `wait` runs
-/// out (false). Any error condition counts as ready: the caller's next attempt
-/// finds out what it is. `EINTR` is returned as is.
+/// out (false; on lwIP also after one slice, the core then waits again). Any
+/// error condition counts as ready: the caller's next attempt finds out what
+/// it is. `EINTR` is returned as is (on lwIP: when MicroPython has something
+/// pending).
 pub fn wait(st: &State, interest: Interest, wait: Wait) -> Result<bool> {
     let events = match interest {
         Interest::Read => POLLIN,
         Interest::Write => POLLOUT,
     };
-    let ms = match wait {
+    let mut ms = match wait {
         Wait::Forever => -1,
-        Wait::Millis(ms) => ms.min(i32::MAX as u32) as libc::c_int,
+        Wait::Millis(ms) => ms.min(i32::MAX as u32) as c::c_int,
     };
-    let mut pfd = libc::pollfd { fd: st.fd, events, revents: 0 };
-    syscall!(libc::poll(&mut pfd, 1, ms)).map(|n| n > 0)
+    if !c::KERNEL_FDS {
+        ms = ms.clamp(0, LWIP_WAIT_SLICE_MS as c::c_int);
+    }
+    let mut pfd = c::pollfd { fd: st.fd, events, revents: 0 };
+    let ready = syscall!(c::poll(&mut pfd, 1, ms)).map(|n| n > 0)?;
+    if !ready && !c::KERNEL_FDS && crate::hooks::pending() {
+        return Err(Errno::EINTR);
+    }
+    Ok(ready)
 }
 
 /// Monotonic milliseconds.
@@ -388,7 +501,7 @@ pub struct Hints {
 const HOST_MAX: usize = 256;
 const SERVICE_MAX: usize = 32;
 
-fn c_string<'a>(text: &[u8], buf: &'a mut [u8]) -> core::result::Result<*const libc::c_char, ()> {
+fn c_string<'a>(text: &[u8], buf: &'a mut [u8]) -> core::result::Result<*const c::c_char, ()> {
     if text.len() >= buf.len() || text.contains(&0) {
         return Err(());
     }
@@ -397,12 +510,12 @@ fn c_string<'a>(text: &[u8], buf: &'a mut [u8]) -> core::result::Result<*const l
     Ok(buf.as_ptr().cast())
 }
 
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[cfg(all(usocket_backend = "posix", target_env = "gnu"))]
 #[path = "posix_gai.rs"]
 mod gai;
 
 /// Plain getaddrinfo (not interruptible; the GIL is released meanwhile).
-fn blocking_lookup(host: Option<&[u8]>, service: Option<&[u8]>, h: &libc::addrinfo) -> core::result::Result<*mut libc::addrinfo, Error> {
+fn blocking_lookup(host: Option<&[u8]>, service: Option<&[u8]>, h: &c::addrinfo) -> core::result::Result<*mut c::addrinfo, Error> {
     let mut host_buf = [0u8; HOST_MAX];
     let mut service_buf = [0u8; SERVICE_MAX];
     let host_ptr = match host {
@@ -413,12 +526,12 @@ fn blocking_lookup(host: Option<&[u8]>, service: Option<&[u8]>, h: &libc::addrin
         None => core::ptr::null(),
         Some(s) => c_string(s, &mut service_buf).map_err(|_| Error::Gai(consts::EAI_SERVICE))?,
     };
-    let mut list: *mut libc::addrinfo = core::ptr::null_mut();
+    let mut list: *mut c::addrinfo = core::ptr::null_mut();
     // SAFETY: NUL-terminated strings (or null) in local buffers, valid hints,
-    // and an out-pointer that libc fills with a list the caller frees.
-    let rc = crate::hooks::without_gil(|| unsafe { libc::getaddrinfo(host_ptr, service_ptr, h, &mut list) });
+    // and an out-pointer that the provider fills with a list the caller frees.
+    let rc = crate::hooks::without_gil(|| unsafe { c::getaddrinfo(host_ptr, service_ptr, h, &mut list) });
     if rc != 0 {
-        #[cfg(target_os = "linux")]
+        #[cfg(usocket_backend = "posix")]
         if rc == libc::EAI_SYSTEM {
             return Err(Error::Os(errno()));
         }
@@ -438,16 +551,16 @@ pub fn resolve(
     canon_len: &mut usize,
 ) -> core::result::Result<usize, Error> {
     // SAFETY: an all-zero addrinfo is the documented "no hints" value.
-    let mut h: libc::addrinfo = unsafe { MaybeUninit::zeroed().assume_init() };
+    let mut h: c::addrinfo = unsafe { MaybeUninit::zeroed().assume_init() };
     h.ai_family = hints.family;
     h.ai_socktype = hints.sock_type;
     h.ai_protocol = hints.proto;
     h.ai_flags = hints.flags;
     // An interruptible lookup where the C library offers one.
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[cfg(all(usocket_backend = "posix", target_env = "gnu"))]
     let looked = gai::lookup(host, service, &h);
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    let looked: Option<core::result::Result<*mut libc::addrinfo, Error>> = None;
+    #[cfg(not(all(usocket_backend = "posix", target_env = "gnu")))]
+    let looked: Option<core::result::Result<*mut c::addrinfo, Error>> = None;
     let list = match looked {
         Some(r) => r?,
         None => blocking_lookup(host, service, &h)?,
@@ -459,7 +572,8 @@ pub fn resolve(
         // SAFETY: cur walks the list getaddrinfo returned, which stays valid
         // until freeaddrinfo below; ai_addr points at ai_addrlen bytes.
         let ai = unsafe { &*cur };
-        if n == 0 && !ai.ai_canonname.is_null() {
+        // Only when asked for (lwIP fills it in always; glibc only then).
+        if n == 0 && hints.flags & consts::AI_CANONNAME != 0 && !ai.ai_canonname.is_null() {
             // SAFETY: ai_canonname is a NUL-terminated string owned by the list.
             let name = unsafe { core::ffi::CStr::from_ptr(ai.ai_canonname) }.to_bytes();
             let len = name.len().min(canon.len());
@@ -471,31 +585,289 @@ pub fn resolve(
         } else {
             // SAFETY: ai_addr points at ai_addrlen readable bytes.
             let bytes = unsafe { core::slice::from_raw_parts(ai.ai_addr.cast::<u8>(), ai.ai_addrlen as usize) };
-            sockaddr_from_raw(bytes).ok()
+            provider_sockaddr(bytes).ok()
         };
         if let Some(addr) = addr {
-            out[n] = AddrInfo { family: ai.ai_family, sock_type: ai.ai_socktype, proto: ai.ai_protocol, addr };
-            n += 1;
+            n = lwip::add_answer(out, n, AddrInfo { family: ai.ai_family, sock_type: ai.ai_socktype, proto: ai.ai_protocol, addr });
         }
         cur = ai.ai_next;
     }
     // SAFETY: list came from a successful getaddrinfo and is freed once.
-    unsafe { libc::freeaddrinfo(list) };
+    unsafe { c::freeaddrinfo(list) };
     Ok(n)
 }
 
-/// The C library's message for a getaddrinfo error code.
+/// The provider's message for a getaddrinfo error code.
 pub fn gai_message(code: i32) -> *const u8 {
-    // SAFETY: gai_strerror returns a static NUL-terminated string for any code.
-    unsafe { libc::gai_strerror(code) }.cast()
+    c::gai_strerror(code)
 }
 
-/// EAI codes are negative in glibc; the module reports them negative on every
-/// platform (like MicroPython's other ports).
+/// EAI codes are negative in glibc, positive in lwIP; the module reports them
+/// negative on every platform (like MicroPython's other ports).
 pub fn gai_from_reported(reported: i32) -> i32 {
-    if libc::EAI_NONAME < 0 {
+    if consts::EAI_NONAME < 0 {
         reported
     } else {
         -reported
+    }
+}
+
+/// lwIP's socket layer, made to look like Linux's. Each function here is
+/// where one difference is absorbed, so users see the same module on the
+/// esp32 port as on unix; on the C library (`KERNEL_FDS`) each does nothing.
+mod lwip {
+    use super::*;
+
+    /// `State::events` bits.
+    /// A stream (TCP) socket.
+    pub const STREAM: u32 = 1;
+    /// Connected, connecting, listening or accepted: no longer new.
+    pub const ACTIVE: u32 = 2;
+    /// A non-blocking connect is under way and its outcome not yet reported.
+    pub const CONNECTING: u32 = 4;
+    /// Our reading side is over: end of stream or a reset was reported once,
+    /// or shutdown(SHUT_RD).
+    pub const ENDED: u32 = 8;
+    /// shutdown(SHUT_WR) or (SHUT_RDWR): no more writing.
+    pub const WRITE_SHUT: u32 = 16;
+    /// An AF_INET6 socket.
+    pub const V6: u32 = 32;
+    /// bind() succeeded.
+    pub const BOUND: u32 = 64;
+    /// listen() succeeded.
+    pub const LISTENING: u32 = 128;
+
+    /// Closing a listener with connections still waiting to be accepted
+    /// trips an assertion in lwIP's netconn_drain when lwIP is built with
+    /// LWIP_NETCONN_FULLDUPLEX, as ESP-IDF builds it (esp-idf issue #3842):
+    /// take and close them first. (A connection that arrives in between can
+    /// still hit it; lwIP offers no way to stop a listener first.)
+    pub fn before_close(st: &State, fd: c::c_int) {
+        if !ON || !has(st, LISTENING) {
+            return;
+        }
+        loop {
+            // SAFETY: a listening socket we own (non-blocking: returns at
+            // once); null address pointers ask for no address.
+            let new = unsafe { c::accept(fd, core::ptr::null_mut(), core::ptr::null_mut()) };
+            if new < 0 {
+                break;
+            }
+            // SAFETY: the socket accept just gave us.
+            unsafe { c::close(new) };
+        }
+    }
+
+    /// The events of a socket accept() made from listener `st`.
+    pub fn accepted(st: &State) -> u32 {
+        STREAM | ACTIVE | BOUND | (st.events().load(Ordering::Acquire) & V6)
+    }
+
+    /// Linux refuses a second bind (EINVAL), lwIP moves the socket.
+    pub fn check_bind(st: &State) -> Result<()> {
+        if ON && (has(st, BOUND) || has(st, ACTIVE)) {
+            return Err(Errno::EINVAL);
+        }
+        Ok(())
+    }
+
+    /// An IPv4 address as an AF_INET6 socket shows it on Linux: IPv4-mapped
+    /// (::ffff:a.b.c.d); lwIP's dual-stack sockets give plain IPv4.
+    pub fn seen_as(st: &State, a: SockAddr) -> SockAddr {
+        if ON && a.family == AF_INET && has(st, V6) {
+            let mut ip = [0u8; 16];
+            ip[10] = 0xff;
+            ip[11] = 0xff;
+            ip[12..].copy_from_slice(&a.ipv4());
+            return SockAddr::v6(ip, a.port, 0, 0);
+        }
+        a
+    }
+
+    const ON: bool = !c::KERNEL_FDS;
+
+    fn has(st: &State, bits: u32) -> bool {
+        st.events().load(Ordering::Acquire) & bits == bits
+    }
+
+    pub fn mark(st: &State, bits: u32) {
+        if ON {
+            st.events().fetch_or(bits, Ordering::AcqRel);
+        }
+    }
+
+    pub fn unmark(st: &State, bits: u32) {
+        if ON {
+            st.events().fetch_and(!bits, Ordering::AcqRel);
+        }
+    }
+
+    /// lwIP takes any family and, for TCP and UDP, any protocol number;
+    /// Linux refuses what it cannot do.
+    pub fn check_open(family: i32, sock_type: i32, proto: i32) -> Result<()> {
+        if !ON {
+            return Ok(());
+        }
+        if family != AF_INET && family != AF_INET6 {
+            return Err(Errno::EAFNOSUPPORT);
+        }
+        let own = match sock_type {
+            t if t == consts::SOCK_STREAM => consts::IPPROTO_TCP,
+            t if t == consts::SOCK_DGRAM => consts::IPPROTO_UDP,
+            _ => return Ok(()), // lwIP answers for other types itself
+        };
+        if proto != 0 && proto != own {
+            return Err(Errno::from_raw(libc::EPROTONOSUPPORT)); // errno is the C library's here
+        }
+        Ok(())
+    }
+
+    /// lwIP says ENOBUFS when its pool of connections is empty: that is the
+    /// "too many sockets" of a device (and what the module's retry after a
+    /// garbage collection looks for).
+    pub fn out_of_sockets(e: Errno) -> Errno {
+        if ON && e == Errno::ENOBUFS {
+            Errno::ENFILE
+        } else {
+            e
+        }
+    }
+
+    /// lwIP reports a connection refused (RST in answer to SYN) as
+    /// ECONNRESET or, once the attempt is over, ENOTCONN: users get
+    /// ECONNREFUSED, as from Linux and every other MicroPython port.
+    pub fn refused(e: Errno) -> Errno {
+        if ON && (e == Errno::ECONNRESET || e == Errno::ENOTCONN) {
+            Errno::ECONNREFUSED
+        } else {
+            e
+        }
+    }
+
+    /// Linux reports a finished non-blocking connect once more to the next
+    /// connect() (success), lwIP says EISCONN at once.
+    pub fn after_connect(st: &State, r: Result<()>) -> Result<()> {
+        if !ON {
+            return r;
+        }
+        let connecting = has(st, CONNECTING);
+        mark(st, ACTIVE);
+        match r {
+            Err(Errno::EINPROGRESS) => {
+                mark(st, CONNECTING);
+                r
+            }
+            Err(Errno::EALREADY) => r,
+            Err(Errno::EISCONN) if connecting => {
+                unmark(st, CONNECTING);
+                Ok(())
+            }
+            r => {
+                unmark(st, CONNECTING);
+                r.map_err(refused)
+            }
+        }
+    }
+
+    /// SO_ERROR of a connect that was refused says so (see [`refused`]).
+    pub fn so_error(st: &State, out: &mut [u8]) {
+        if !ON || out.len() < 4 {
+            return;
+        }
+        let v = i32::from_ne_bytes([out[0], out[1], out[2], out[3]]);
+        if v != 0 && has(st, CONNECTING) {
+            unmark(st, CONNECTING);
+            out[..4].copy_from_slice(&refused(Errno::from_raw(v)).raw().to_ne_bytes());
+        }
+    }
+
+    /// Writing on a TCP socket that is not (or no longer) connected, or
+    /// after shutdown(SHUT_WR), is EPIPE on Linux; lwIP says ENOTCONN, or
+    /// "would block" (which would wait forever). While connecting, it would
+    /// block.
+    pub fn after_send(st: &State, r: Result<usize>) -> Result<usize> {
+        if !ON || !has(st, STREAM) {
+            return r;
+        }
+        match r {
+            Err(e) if has(st, WRITE_SHUT) || !has(st, ACTIVE) => Err(if e.is_would_block() || e == Errno::ENOTCONN {
+                Errno::EPIPE
+            } else {
+                e
+            }),
+            Err(Errno::ENOTCONN) if has(st, CONNECTING) => Err(Errno::EAGAIN),
+            Err(Errno::ENOTCONN) => Err(Errno::EPIPE),
+            r => r,
+        }
+    }
+
+    /// lwIP's socket layer returns end of stream (or a reset) once, then
+    /// ENOTCONN: users keep getting b'', as from Linux. A read on a TCP
+    /// socket that never connected says EINPROGRESS on lwIP, ENOTCONN on
+    /// Linux (and would block while connecting).
+    pub fn after_recv(st: &State, r: Result<usize>) -> Result<usize> {
+        if !ON || !has(st, STREAM) {
+            return r;
+        }
+        match r {
+            Ok(0) => {
+                mark(st, ENDED);
+                Ok(0)
+            }
+            Err(Errno::ENOTCONN) if has(st, ENDED) => Ok(0),
+            Err(Errno::ECONNRESET) if has(st, ENDED) => Ok(0),
+            Err(Errno::ECONNRESET) => {
+                mark(st, ENDED);
+                r
+            }
+            Err(Errno::EINPROGRESS) if has(st, CONNECTING) => Err(Errno::EAGAIN),
+            Err(Errno::EINPROGRESS) => Err(Errno::ENOTCONN),
+            // A new socket would wait forever for data.
+            Err(e) if e.is_would_block() && !has(st, ACTIVE) => Err(Errno::ENOTCONN),
+            r => r,
+        }
+    }
+
+    /// Linux reports a new TCP socket writable and hung up, and a failed or
+    /// reset connection hung up as well as in error; lwIP reports neither.
+    pub fn readiness(st: &State, wanted: PollFlags, mut now: PollFlags) -> PollFlags {
+        if !ON || !has(st, STREAM) {
+            return now;
+        }
+        if !has(st, ACTIVE) {
+            now = PollFlags::HUP | (wanted & PollFlags::WR);
+        }
+        if now.contains(PollFlags::ERR) {
+            now |= PollFlags::HUP;
+        }
+        now
+    }
+
+    /// Adds one getaddrinfo answer. lwIP gives one address and echoes the
+    /// hints' type and protocol; the C library fills them in, with one
+    /// answer per type when none was asked for.
+    pub fn add_answer(out: &mut [AddrInfo], mut n: usize, mut a: AddrInfo) -> usize {
+        if ON {
+            let (tcp, udp) = (consts::IPPROTO_TCP, consts::IPPROTO_UDP);
+            let (stream, dgram) = (consts::SOCK_STREAM, consts::SOCK_DGRAM);
+            if a.sock_type == 0 && a.proto == 0 {
+                if n < out.len() {
+                    out[n] = AddrInfo { sock_type: stream, proto: tcp, ..a };
+                    n += 1;
+                }
+                a.sock_type = dgram;
+            }
+            if a.sock_type == 0 {
+                a.sock_type = if a.proto == tcp { stream } else { dgram };
+            }
+            if a.proto == 0 {
+                a.proto = if a.sock_type == stream { tcp } else { udp };
+            }
+        }
+        if n < out.len() {
+            out[n] = a;
+            n += 1;
+        }
+        n
     }
 }

@@ -12,6 +12,12 @@ for _n in dir(errno):
         _NAMES.setdefault(getattr(errno, _n), _n)
 
 
+# negative getaddrinfo codes -> the module's EAI_* names
+for _n in dir(socket):
+    if _n.startswith("EAI_"):
+        _NAMES.setdefault(getattr(socket, _n), _n)
+
+
 def ename(code):
     return _NAMES.get(code, code)
 
@@ -22,7 +28,7 @@ def expect(label, fn, *args):
     try:
         r = fn(*args)
     except OSError as e:
-        print(label, "OSError", ename(e.errno) if isinstance(e.errno, int) and e.errno > 0 else e.errno)
+        print(label, "OSError", ename(e.errno) if isinstance(e.errno, int) else e.errno)
         return None
     except Exception as e:
         print(label, type(e).__name__)

@@ -3,14 +3,18 @@
 import _thread, struct, time, select
 from _helpers import socket, expect, tcp_pair
 
-def reset(sock, delay_ms=0):
+# (no global lookups in the thread: micropython#12698)
+def reset(sock, delay_ms=0, time=time, socket=socket, struct=struct):
     time.sleep_ms(delay_ms)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     sock.close()
 
-# reset while we are blocked in recv / read
+# reset while we are blocked in recv / read. The resetting side holds data it
+# never read: closing then resets on every stack (lwIP sends RST for
+# SO_LINGER 0 only when data is left, Linux always).
 for name in ("recv", "read", "readline", "readinto"):
     c, s = tcp_pair()
+    s.send(b"unread")
     _thread.start_new_thread(reset, (c, 100))
     op = {"recv": lambda: s.recv(10), "read": lambda: s.read(10), "readline": s.readline,
           "readinto": lambda: s.readinto(bytearray(10))}[name]

@@ -74,6 +74,8 @@ c.close()
 # Peer reset: ERR/HUP reported even with an empty mask.
 import struct
 c, s = tcp_pair()
+s.send(b"unread")  # closing with unread data resets on every stack
+time.sleep_ms(20)
 c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 c.close()
 time.sleep_ms(20)

@@ -1,4 +1,5 @@
 # TCP over IPv4 loopback: every socket and stream method on a connected pair.
+import time
 from _helpers import socket, expect, tcp_pair, ename
 
 l = socket.socket()
@@ -22,10 +23,18 @@ print(c.send(b"hello"))
 print(s.recv(5))
 print(c.send(bytearray(b"ba")), c.send(memoryview(b"xyz")[1:]))
 print(s.recv(100))
-# sendall with a large buffer, read back in full with read(n)
+# sendall with a large buffer from another thread (no stack buffers 256 KiB:
+# lwIP's hold a few KiB), read back in full with read(n)
+import _thread
 data = bytes(range(256)) * 1024
-print(c.sendall(data))
+sent = []
+# (the thread looks up no globals: MicroPython's module globals must not be
+# read by one thread while another adds to them, micropython#12698)
+_thread.start_new_thread(lambda c, data, sent: sent.append(c.sendall(data)), (c, data, sent))
 got = s.read(len(data))
+while not sent:
+    time.sleep_ms(1)
+print(sent[0])
 print(len(got), got == data)
 
 # recv_into, readinto with and without a size

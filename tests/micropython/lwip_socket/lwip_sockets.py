@@ -1,0 +1,77 @@
+# lwIP's sockets come from a fixed pool (16 here, MEMP_NUM_NETCONN, as on an
+# ESP32): running out is OSError(ENFILE), and closing, or dropping a socket
+# and collecting it (the finaliser), gives its place back. Nothing leaks.
+import gc
+from _helpers import socket, tcp_pair
+
+
+ENFILE = 23  # Linux's and newlib's value; MicroPython's errno module lacks it
+
+
+def free_sockets(limit=40):
+    """How many sockets can be opened now (all closed again after)."""
+    got, err = [], None
+    try:
+        while len(got) < limit:
+            got.append(socket.socket())
+    except OSError as e:
+        err = e.errno
+    for s in got:
+        s.close()
+    return len(got), err
+
+
+gc.collect()
+n, err = free_sockets()
+print("pool", n, err == ENFILE)
+
+# live sockets hold their places: the next one fails, however often asked
+live = [socket.socket() for i in range(n)]
+for i in range(3):
+    try:
+        socket.socket()
+        print("opened beyond the pool")
+    except OSError as e:
+        print("full", e.errno == ENFILE)
+live.pop().close()
+live.append(socket.socket())
+print("one closed, one opened")
+for s in live:
+    s.close()
+
+# dropped without close(): socket() collects them when the pool runs dry
+for i in range(200):
+    socket.socket(socket.AF_INET if i % 2 else socket.AF_INET6, socket.SOCK_STREAM if i % 3 else socket.SOCK_DGRAM)
+print("200 dropped sockets opened")
+live = [socket.socket() for i in range(n)]
+del live
+gc.collect()
+print("after gc", free_sockets()[0] == n)
+
+# 100 connections, each with data both ways, closed by either side first
+for i in range(100):
+    c, s = tcp_pair()
+    c.send(b"ping")
+    s.send(s.recv(4))
+    c.recv(4)
+    if i % 2:
+        c.close()
+        s.close()
+    else:
+        s.close()
+        c.close()
+print("100 connections, pool", free_sockets()[0] == n)
+
+# connected pairs dropped without close(): their finalisers close both ends
+# (socket() collects when the pool runs dry). Garbage is not a way to
+# recycle sockets under load, though: an incoming connection needs a free
+# socket when it arrives, before any socket() call could collect for it.
+def dropped_pairs():
+    for i in range(5):
+        c, s = tcp_pair()
+        c.send(b"x")
+
+
+dropped_pairs()
+gc.collect()
+print("5 dropped connections, pool", free_sockets()[0] == n)
