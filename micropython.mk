@@ -71,6 +71,14 @@ USOCKET_LIBM := -lm
 endif
 LDFLAGS_USERMOD += -Wl,--undefined=usocket_init_closed $(USOCKET_LIBM) $(USOCKET_LIB) $(USOCKET_STACK_LIBS)
 
+# The unix port raises KeyboardInterrupt from its SIGINT handler at once
+# (MICROPY_ASYNC_KBD_INTR); the shim puts its own handler in front whenever the
+# port installs one, which it learns by wrapping the function that does so.
+ifeq ($(notdir $(abspath $(CURDIR))),unix)
+LDFLAGS_USERMOD += -Wl,--wrap=mp_hal_set_interrupt_char
+CFLAGS_USERMOD += -DUSOCKET_WRAP_INTERRUPT_CHAR=1
+endif
+
 # The port's include paths (made absolute: cargo runs elsewhere) and defines,
 # for the core's build script to evaluate constants with. Expanded when the
 # recipe runs, so it sees the port's final CFLAGS.

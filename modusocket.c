@@ -160,10 +160,98 @@ static NORETURN void raise_status(mp_int_t status) {
 // Calls into Rust until the call is not interrupted: -EINTR means MicroPython
 // has something pending (Ctrl-C raises here; a scheduled callback runs, and
 // the call is made again), as PEP 475 asks.
+// Ports whose SIGINT handler raises KeyboardInterrupt on the spot
+// (MICROPY_ASYNC_KBD_INTR: the unix port) would longjmp out of the Rust core,
+// or out of lwIP holding its lock, in the middle of a call: a socket's
+// bookkeeping half-updated, lwIP's lists corrupted. While a thread is in a
+// call into the core, Ctrl-C only marks KeyboardInterrupt pending (as on
+// ports with a GIL): the core notices, returns EINTR, and the shim raises it.
+// Outside our calls our handler does what the port's does. It is installed
+// over the port's whenever the port installs its own (micropython.mk wraps
+// mp_hal_set_interrupt_char on the unix port), so a call costs no system
+// call; elsewhere each call installs it (one sigaction). Ctrl-C handling
+// that is switched off (SIG_DFL/SIG_IGN) is left as it is.
+#if MICROPY_ASYNC_KBD_INTR && !defined(_WIN32)
+#include <signal.h>
+
+// The port's own handler, run for a Ctrl-C that arrives outside our calls.
+static struct sigaction usocket_port_sigint;
+// How many calls into the core this thread is in.
+static __thread unsigned int usocket_in_core;
+
+static void usocket_sigint(int signum) {
+    if (usocket_in_core) {
+        mp_sched_keyboard_interrupt();
+    } else {
+        usocket_port_sigint.sa_handler(signum);
+    }
+}
+
+// Puts our handler in front of the port's; false if Ctrl-C handling is off.
+static bool usocket_take_sigint(void) {
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = usocket_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old);
+    if (old.sa_handler == SIG_DFL || old.sa_handler == SIG_IGN) {
+        sigaction(SIGINT, &old, NULL);
+        return false;
+    }
+    if (old.sa_handler != usocket_sigint) {
+        usocket_port_sigint = old;
+    }
+    return true;
+}
+
+#if USOCKET_WRAP_INTERRUPT_CHAR
+void __real_mp_hal_set_interrupt_char(char c);
+void __wrap_mp_hal_set_interrupt_char(char c);
+void __wrap_mp_hal_set_interrupt_char(char c) {
+    __real_mp_hal_set_interrupt_char(c);
+    usocket_take_sigint();
+}
+static inline bool usocket_kbd_defer(void) {
+    ++usocket_in_core;
+    return true;
+}
+#else
+static bool usocket_kbd_defer(void) {
+    if (!usocket_take_sigint()) {
+        return false;
+    }
+    ++usocket_in_core;
+    return true;
+}
+#endif
+
+static inline void usocket_kbd_restore(bool deferred) {
+    if (deferred) {
+        --usocket_in_core;
+    }
+}
+
+// The value of `expr` (a call into the core), evaluated with Ctrl-C deferred.
+#define USOCKET_DEFERRED(expr) __extension__ ({ \
+        bool kbd_ = usocket_kbd_defer(); \
+        __typeof__(expr) r_ = (expr); \
+        usocket_kbd_restore(kbd_); \
+        r_; \
+    })
+#define USOCKET_DEFERRED_VOID(expr) do { \
+        bool kbd_ = usocket_kbd_defer(); \
+        (expr); \
+        usocket_kbd_restore(kbd_); \
+    } while (0)
+#else
+#define USOCKET_DEFERRED(expr) (expr)
+#define USOCKET_DEFERRED_VOID(expr) (expr)
+#endif
+
 #define USOCKET_CALL(status, call) \
     do { \
         for (;;) { \
-            status = (call); \
+            status = USOCKET_DEFERRED(call); \
             if (status != -MP_EINTR) { \
                 break; \
             } \
@@ -266,8 +354,10 @@ static bool addr_from_obj(const usocket_t *sock, mp_obj_t o, usocket_addr_t *out
     mp_int_t flowinfo = n > 2 ? get_int_range(items[2], 0, 0xfffff, "flowinfo (0-1048575)") : 0;
     mp_int_t scope_id = n > 3 ? get_int_range(items[3], 0, (mp_int_t)(MP_SSIZE_MAX < 0xffffffff ? MP_SSIZE_MAX : 0xffffffff), "scope_id") : 0;
     // 1: the host was literal text, so the same text gives the same address.
-    return check(usocket_addr_from_host(sock->family, sock->sock_type, (const uint8_t *)host, host_len,
-        port, (uint32_t)flowinfo, (uint32_t)scope_id, out)) == 1;
+    mp_int_t status;
+    USOCKET_CALL(status, usocket_addr_from_host(sock->family, sock->sock_type, (const uint8_t *)host, host_len,
+        port, (uint32_t)flowinfo, (uint32_t)scope_id, out));
+    return check(status) == 1;
 }
 
 // usocket_addr_t -> (host, port) or (host, port, flowinfo, scope_id).
@@ -418,12 +508,12 @@ static mp_obj_t socket_make_new(const mp_obj_type_t *type, size_t n_args, size_t
 
 static mp_obj_t socket_open(int32_t family, int32_t sock_type, int32_t proto) {
     socket_obj_t *o = socket_new();
-    mp_int_t status = usocket_open(&o->sock, family, sock_type, proto);
+    mp_int_t status = USOCKET_DEFERRED(usocket_open(&o->sock, family, sock_type, proto));
     if (status == -MP_ENOMEM || status == -MP_EMFILE || status == -MP_ENFILE) {
         // Out of sockets: some may belong to objects nobody references any
         // more; their finalisers give them back.
         gc_collect();
-        status = usocket_open(&o->sock, family, sock_type, proto);
+        status = USOCKET_DEFERRED(usocket_open(&o->sock, family, sock_type, proto));
     }
     check(status);
     return MP_OBJ_FROM_PTR(o);
@@ -446,7 +536,7 @@ static void socket_print(const mp_print_t *print, mp_obj_t self_in, mp_print_kin
 }
 
 static mp_obj_t socket_close(mp_obj_t self_in) {
-    usocket_close(get_sock(self_in));
+    USOCKET_DEFERRED_VOID(usocket_close(get_sock(self_in)));
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(socket_close_obj, socket_close);
@@ -455,7 +545,7 @@ static mp_obj_t socket_bind(mp_obj_t self_in, mp_obj_t addr_in) {
     usocket_t *sock = get_sock(self_in);
     usocket_addr_t addr;
     addr_from_obj(sock, addr_in, &addr);
-    check(usocket_bind(sock, &addr));
+    check(USOCKET_DEFERRED(usocket_bind(sock, &addr)));
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(socket_bind_obj, socket_bind);
@@ -472,7 +562,7 @@ static mp_obj_t socket_listen(size_t n_args, const mp_obj_t *args) {
             backlog = b < 0 ? 0 : b > INT32_MAX ? INT32_MAX : (int32_t)b;
         }
     }
-    check(usocket_listen(get_sock(args[0]), backlog));
+    check(USOCKET_DEFERRED(usocket_listen(get_sock(args[0]), backlog)));
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(socket_listen_obj, 1, 2, socket_listen);
@@ -633,7 +723,7 @@ static mp_obj_t socket_setsockopt(size_t n_args, const mp_obj_t *args) {
     } else {
         mp_get_buffer_raise(args[3], &val, MP_BUFFER_READ);
     }
-    check(usocket_setsockopt(get_sock(args[0]), level, name, val.buf, val.len));
+    check(USOCKET_DEFERRED(usocket_setsockopt(get_sock(args[0]), level, name, val.buf, val.len)));
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(socket_setsockopt_obj, 4, 4, socket_setsockopt);
@@ -645,7 +735,7 @@ static mp_obj_t socket_getsockopt(size_t n_args, const mp_obj_t *args) {
     usocket_t *sock = get_sock(args[0]);
     if (n_args < 4) {
         int32_t v = 0;
-        check(usocket_getsockopt(sock, level, name, (uint8_t *)&v, sizeof(v)));
+        check(USOCKET_DEFERRED(usocket_getsockopt(sock, level, name, (uint8_t *)&v, sizeof(v))));
         return mp_obj_new_int(v);
     }
     size_t buflen = get_size(args[3], "buflen");
@@ -653,7 +743,7 @@ static mp_obj_t socket_getsockopt(size_t n_args, const mp_obj_t *args) {
         mp_raise_ValueError(MP_ERROR_TEXT("buflen must be 1-1024"));
     }
     byte *buf = m_new(byte, buflen + 1);
-    mp_int_t n = usocket_getsockopt(sock, level, name, buf, buflen);
+    mp_int_t n = USOCKET_DEFERRED(usocket_getsockopt(sock, level, name, buf, buflen));
     if (n < 0) {
         m_del(byte, buf, buflen + 1);
         raise_status(n);
@@ -663,7 +753,7 @@ static mp_obj_t socket_getsockopt(size_t n_args, const mp_obj_t *args) {
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(socket_getsockopt_obj, 3, 4, socket_getsockopt);
 
 static mp_obj_t socket_settimeout(mp_obj_t self_in, mp_obj_t timeout_in) {
-    check(usocket_settimeout(get_sock(self_in), timeout_ms_from_obj(timeout_in)));
+    check(USOCKET_DEFERRED(usocket_settimeout(get_sock(self_in), timeout_ms_from_obj(timeout_in))));
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(socket_settimeout_obj, socket_settimeout);
@@ -683,7 +773,7 @@ static MP_DEFINE_CONST_FUN_OBJ_1(socket_gettimeout_obj, socket_gettimeout);
 
 static mp_obj_t socket_setblocking(mp_obj_t self_in, mp_obj_t flag_in) {
     uint32_t ms = mp_obj_is_true(flag_in) ? USOCKET_TIMEOUT_BLOCK : 0;
-    check(usocket_settimeout(get_sock(self_in), ms));
+    check(USOCKET_DEFERRED(usocket_settimeout(get_sock(self_in), ms)));
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(socket_setblocking_obj, socket_setblocking);
@@ -704,21 +794,21 @@ static mp_obj_t socket_fileno(mp_obj_t self_in) {
 static MP_DEFINE_CONST_FUN_OBJ_1(socket_fileno_obj, socket_fileno);
 
 static mp_obj_t socket_shutdown(mp_obj_t self_in, mp_obj_t how_in) {
-    check(usocket_shutdown(get_sock(self_in), get_int32(how_in)));
+    check(USOCKET_DEFERRED(usocket_shutdown(get_sock(self_in), get_int32(how_in))));
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(socket_shutdown_obj, socket_shutdown);
 
 static mp_obj_t socket_getsockname(mp_obj_t self_in) {
     usocket_addr_t a;
-    check(usocket_getsockname(get_sock(self_in), &a));
+    check(USOCKET_DEFERRED(usocket_getsockname(get_sock(self_in), &a)));
     return addr_to_obj(&a);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(socket_getsockname_obj, socket_getsockname);
 
 static mp_obj_t socket_getpeername(mp_obj_t self_in) {
     usocket_addr_t a;
-    check(usocket_getpeername(get_sock(self_in), &a));
+    check(USOCKET_DEFERRED(usocket_getpeername(get_sock(self_in), &a)));
     return addr_to_obj(&a);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(socket_getpeername_obj, socket_getpeername);
@@ -853,9 +943,9 @@ static mp_uint_t socket_stream_ioctl(mp_obj_t self_in, mp_uint_t request, uintpt
     usocket_t *sock = get_sock(self_in);
     switch (request) {
         case MP_STREAM_POLL:
-            return usocket_poll(sock, (uint32_t)arg);
+            return USOCKET_DEFERRED(usocket_poll(sock, (uint32_t)arg));
         case MP_STREAM_CLOSE:
-            usocket_close(sock);
+            USOCKET_DEFERRED_VOID(usocket_close(sock));
             return 0;
         case MP_STREAM_GET_FILENO: {
             int32_t fd = usocket_kernel_fd(sock);
@@ -981,8 +1071,10 @@ static mp_obj_t mod_getaddrinfo(size_t n_args, const mp_obj_t *args, mp_map_t *k
     usocket_addrinfo_t found[USOCKET_GAI_MAX];
     uint8_t canon[256];
     size_t canon_len = 0;
-    mp_int_t n = check(usocket_getaddrinfo(host, host_len, service, service_len, family, sock_type, proto, flags,
+    mp_int_t n;
+    USOCKET_CALL(n, usocket_getaddrinfo(host, host_len, service, service_len, family, sock_type, proto, flags,
         found, USOCKET_GAI_MAX, canon, sizeof(canon), &canon_len));
+    check(n);
 
     mp_obj_t list = mp_obj_new_list(0, NULL);
     for (mp_int_t i = 0; i < n; ++i) {

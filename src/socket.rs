@@ -187,6 +187,12 @@ impl Socket {
         let timeout = if dont_wait { Timeout::NonBlocking } else { self.timeout() };
         let kernel_blocks = sys::HAS_BLOCKING_CALLS && !dont_wait && !self.flags().contains(Flags::FD_NONBLOCKING);
         loop {
+            // Something pending (Ctrl-C) is run before blocking again: a
+            // blocking write that sent part of its data returns the count, not
+            // EINTR, and the next one would block with the signal long gone.
+            if kernel_blocks && hooks::pending() {
+                return Err(Errno::EINTR);
+            }
             let r = if kernel_blocks { hooks::without_gil(|| attempt(&mut self.sys)) } else { attempt(&mut self.sys) };
             match r {
                 Err(Errno::EINTR) => {
@@ -253,6 +259,9 @@ impl Socket {
     fn connect_op(&mut self, addr: &SockAddr) -> Result<()> {
         let timeout = self.timeout();
         let kernel_blocks = sys::HAS_BLOCKING_CALLS && !self.flags().contains(Flags::FD_NONBLOCKING);
+        if kernel_blocks && hooks::pending() {
+            return Err(Errno::EINTR);
+        }
         let first = if kernel_blocks {
             hooks::without_gil(|| sys::connect(&mut self.sys, addr))
         } else {

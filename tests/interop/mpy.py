@@ -38,6 +38,7 @@ class Script:
         while b"\n" not in self._buf:
             left = deadline - time.monotonic()
             if left <= 0:
+                self.kill()  # a hung process must not outlive its test
                 raise TimeoutError("no line from MicroPython within %ss (got %r)" % (timeout, self._buf))
             r, _, _ = select.select([self.proc.stdout], [], [], left)
             if r:

@@ -44,11 +44,18 @@ class CtrlC(unittest.TestCase):
                         except KeyboardInterrupt:
                             print("interrupted")
                         print("after", {after})
+                        # the interrupted call left no operation open on
+                        # the socket: close() releases the descriptor
+                        import os
+                        before = len(os.listdir("/proc/self/fd"))
+                        c.close()
+                        print("released", len(os.listdir("/proc/self/fd")) == before - 1)
                     """)
                     peer, _ = l.accept()
                     self.interrupt(m, time.monotonic())
                     peer.sendall(b"after\n")
                     self.assertEqual(m.expect("after"), "b'after\\n'")
+                    self.assertEqual(m.expect("released"), "True")
                     self.assertEqual(m.finish()[0], 0)
                     peer.close()
                     l.close()
