@@ -11,7 +11,7 @@
    lwIP in-process, if given: the MicroPython-level tests again, with the
    expected outputs in tests/micropython/lwip_socket/ where lwIP's differ
    (each difference is listed in docs/behaviour.md) and that directory's own
-   tests.
+   tests, then tests/lwip/ (Ctrl-C, driven from CPython).
 
 Exits non-zero if anything fails or is skipped.
 """
@@ -38,6 +38,7 @@ def micropython_tests(micropython_dir, firmware, result_dir, tests=None):
             if not os.path.basename(t).startswith("_")
         )
     env = dict(os.environ, MICROPY_MICROPYTHON=os.path.abspath(firmware))
+    shutil.rmtree(result_dir, ignore_errors=True)  # --print-failures lists all it finds there
     out = subprocess.run(
         [sys.executable, "run-tests.py", "-r", result_dir] + tests,
         cwd=os.path.join(micropython_dir, "tests"), env=env,
@@ -171,6 +172,10 @@ def main():
         result_dir = os.path.abspath(os.path.join(os.path.dirname(fw), "test-results", "lwip"))
         if not lwip_socket_tests(args.micropython_dir, fw, result_dir):
             failed.append("lwIP socket backend tests")
+        env = dict(os.environ, USOCKET_LWIP_FIRMWARE=os.path.abspath(fw), PYTHONWARNINGS="ignore::ResourceWarning")
+        if run([sys.executable, "-m", "unittest", "discover", "-v", "-s", os.path.join(HERE, "lwip"),
+                "-t", os.path.join(HERE, "lwip")], env=env) != 0:
+            failed.append("lwIP socket backend Ctrl-C tests")
 
     if failed:
         print("FAILED:", ", ".join(failed))

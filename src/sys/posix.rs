@@ -322,6 +322,7 @@ pub fn connect_result(st: &State) -> Result<()> {
         &mut len
     ))?;
     if err == 0 {
+        lwip::mark(st, lwip::CONNECTED);
         return Ok(());
     }
     // A blocking connect(2) that fails leaves the socket ready for another
@@ -470,8 +471,8 @@ pub fn wait(st: &State, interest: Interest, wait: Wait) -> Result<bool> {
         Wait::Forever => -1,
         Wait::Millis(ms) => ms.min(i32::MAX as u32) as c::c_int,
     };
-    if !c::KERNEL_FDS {
-        ms = ms.clamp(0, LWIP_WAIT_SLICE_MS as c::c_int);
+    if !c::KERNEL_FDS && !(0..=LWIP_WAIT_SLICE_MS as c::c_int).contains(&ms) {
+        ms = LWIP_WAIT_SLICE_MS as c::c_int; // also for -1, "forever"
     }
     let mut pfd = c::pollfd { fd: st.fd, events, revents: 0 };
     let ready = syscall!(c::poll(&mut pfd, 1, ms)).map(|n| n > 0)?;
@@ -636,6 +637,8 @@ mod lwip {
     pub const BOUND: u32 = 64;
     /// listen() succeeded.
     pub const LISTENING: u32 = 128;
+    /// The connection was established (connect completed, or accepted).
+    pub const CONNECTED: u32 = 256;
 
     /// Closing a listener with connections still waiting to be accepted
     /// trips an assertion in lwIP's netconn_drain when lwIP is built with
@@ -660,7 +663,7 @@ mod lwip {
 
     /// The events of a socket accept() made from listener `st`.
     pub fn accepted(st: &State) -> u32 {
-        STREAM | ACTIVE | BOUND | (st.events().load(Ordering::Acquire) & V6)
+        STREAM | ACTIVE | BOUND | CONNECTED | (st.events().load(Ordering::Acquire) & V6)
     }
 
     /// Linux refuses a second bind (EINVAL), lwIP moves the socket.
@@ -760,10 +763,14 @@ mod lwip {
             Err(Errno::EALREADY) => r,
             Err(Errno::EISCONN) if connecting => {
                 unmark(st, CONNECTING);
+                mark(st, CONNECTED);
                 Ok(())
             }
             r => {
                 unmark(st, CONNECTING);
+                if r.is_ok() {
+                    mark(st, CONNECTED);
+                }
                 r.map_err(refused)
             }
         }
@@ -816,9 +823,12 @@ mod lwip {
             }
             Err(Errno::ENOTCONN) if has(st, ENDED) => Ok(0),
             Err(Errno::ECONNRESET) if has(st, ENDED) => Ok(0),
-            Err(Errno::ECONNRESET) => {
+            // An established connection that lwIP now calls "not connected"
+            // was reset (the reset itself may have been reported elsewhere,
+            // e.g. to poll): Linux says ECONNRESET, once.
+            Err(Errno::ECONNRESET) | Err(Errno::ENOTCONN) if has(st, CONNECTED) => {
                 mark(st, ENDED);
-                r
+                Err(Errno::ECONNRESET)
             }
             Err(Errno::EINPROGRESS) if has(st, CONNECTING) => Err(Errno::EAGAIN),
             Err(Errno::EINPROGRESS) => Err(Errno::ENOTCONN),

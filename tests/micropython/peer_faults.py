@@ -4,8 +4,11 @@ import _thread, struct, time, select
 from _helpers import socket, expect, tcp_pair
 
 # (no global lookups in the thread: micropython#12698)
-def reset(sock, delay_ms=0, time=time, socket=socket, struct=struct):
+def reset(sock, delay_ms=0, time=time, socket=socket, struct=struct, select=select):
     time.sleep_ms(delay_ms)
+    p = select.poll()
+    p.register(sock, select.POLLIN)
+    p.poll(1000)  # the data it will not read has arrived
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     sock.close()
 
