@@ -75,3 +75,11 @@ def dropped_pairs():
 dropped_pairs()
 gc.collect()
 print("5 dropped connections, pool", free_sockets()[0] == n)
+
+# names: "localhost" from lwIP's local host list; any other name fails at once
+# (no DNS server is configured, so no query leaves) with OSError(negative code)
+print("localhost", socket.getaddrinfo("localhost", 80)[0][-1])
+try:
+    socket.getaddrinfo("no-such-host.invalid", 80)
+except OSError as e:
+    print("unknown name", e.errno < 0, isinstance(e.args[1], str))
