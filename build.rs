@@ -391,7 +391,18 @@ fn generate_lwip_socket_bindings(out_dir: &Path, cflags: &[String]) {
     }
     builder = builder.clang_args(cflags.iter().filter(|f| is_header_flag(f)));
     match builder.generate() {
-        Ok(b) => b.write_to_file(out_dir.join("lwip_socket_ffi.rs")).unwrap(),
+        Ok(b) => {
+            let text = b.to_string();
+            for needed in ["lwip_poll", "lwip_fcntl", "lwip_getaddrinfo"] {
+                if !text.contains(&format!("pub fn {needed}(")) {
+                    fail(&format!(
+                        "lwIP's headers do not declare {needed}: the lwip_socket backend needs lwIP \
+                         built with LWIP_SOCKET_POLL, LWIP_DNS and LWIP_SOCKET (lwIP's defaults)"
+                    ));
+                }
+            }
+            fs::write(out_dir.join("lwip_socket_ffi.rs"), text).unwrap();
+        }
         Err(e) => fail(&format!(
             "bindgen could not read lwIP's socket headers ({e}); the port must put lwIP's include \
              directory, its arch/ headers and the lwipopts.h in use on its include path"
