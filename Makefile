@@ -26,7 +26,7 @@ MICROPY_ORIG_SHA256 := 7b25be99a502f070b2de81dafc08da7051d992325d6e67daa9045a918
 
 # Debian packages the build and the tests use.
 DEB_BUILD := dpkg-dev gcc make pkg-config libclang-dev libffi-dev libmbedtls-dev python3
-DEB_TEST := iproute2 procps openssl
+DEB_TEST := iproute2 procps openssl mosquitto curl
 
 TOP := $(abspath .)
 MICROPY_ABS := $(abspath $(MICROPY_DIR))
@@ -38,7 +38,7 @@ USERMODS := $(abspath $(BUILD))/usermods
 UNIX_FLAGS := VARIANT=standard FROZEN_MANIFEST=$(TOP)/tools/manifest.py \
 	MICROPY_SSL_AXTLS=0 MICROPY_SSL_MBEDTLS=1 MICROPY_PY_BTREE=0 STRIP=
 
-.PHONY: all run test deps deps-test deps-qemu firmware firmware-dual firmware-lwip lwip-host firmware-none firmware-qemu firmware-qemu-modlwip firmware-qemu-none run-qemu cross bench bench-smoke firmware-asan test-asan fuzz check-espidf lwip-source micropython-source cargo-test clean distclean
+.PHONY: all run test pylibs deps deps-test deps-qemu firmware firmware-dual firmware-lwip lwip-host firmware-none firmware-qemu firmware-qemu-modlwip firmware-qemu-none run-qemu cross bench bench-smoke firmware-asan test-asan fuzz check-espidf lwip-source micropython-source cargo-test clean distclean
 
 all: firmware
 
@@ -233,6 +233,11 @@ bench-smoke: firmware-dual
 $(BUILD)/micropython: firmware
 $(BUILD)/micropython-dual: firmware-dual
 
+# Pinned third-party MicroPython libraries (umqtt.simple, urequests,
+# microdot) for the interop tests, from the package index pip uses.
+pylibs:
+	@$(PYTHON) tools/fetch-pypi.py $(BUILD)/pylibs
+
 run: firmware
 	@echo "MicroPython with usocket: try  import socket; socket.getaddrinfo('localhost', 80)"
 	@$(BUILD)/micropython
@@ -242,7 +247,7 @@ cargo-test: firmware
 	USOCKET_MP_CFLAGS_FILE=$(abspath $(BUILD))/unix-default/usocket/cflags \
 		cargo test --lib --locked --target-dir $(abspath $(BUILD))/cargo-test
 
-test: deps-test firmware firmware-dual firmware-lwip cargo-test firmware-qemu cross bench-smoke test-asan fuzz
+test: deps-test pylibs firmware firmware-dual firmware-lwip cargo-test firmware-qemu cross bench-smoke test-asan fuzz
 	$(PYTHON) tests/run.py --micropython-dir $(MICROPY_ABS) \
 		--firmware $(BUILD)/micropython --firmware $(BUILD)/micropython-dual \
 		--qemu-firmware $(BUILD)/firmware-qemu.elf --lwip-firmware $(BUILD)/micropython-lwip

@@ -4,7 +4,8 @@
 1. MicroPython-level tests (tests/micropython/*.py with .py.exp), through
    MicroPython's own tests/run-tests.py, once per firmware, and MicroPython's
    own socket tests listed in tests/upstream.txt;
-2. interop tests with CPython as the peer (tests/interop/test_*.py);
+2. interop tests with CPython and real servers as peers (tests/interop/test_*.py),
+   third-party MicroPython libraries among them (`make pylibs` fetches them);
 3. the lwIP raw backend on the emulated MPS2-AN385 board (tests/qemu/), if a
    firmware for it is given;
 4. the lwIP socket backend (the ESP32 one) on the unix firmware that runs
@@ -123,7 +124,10 @@ def upstream_tests(micropython_dir, firmware, result_dir):
 
 
 def interop_tests(firmwares):
+    # third-party libraries: `make pylibs` puts them beside the firmware
+    pylibs = os.path.join(os.path.dirname(os.path.abspath(firmwares[0])), "pylibs")
     env = dict(os.environ, USOCKET_FIRMWARES=os.pathsep.join(os.path.abspath(f) for f in firmwares),
+               USOCKET_PYLIBS=os.environ.get("USOCKET_PYLIBS", pylibs),
                PYTHONWARNINGS="ignore::ResourceWarning")
     return run([sys.executable, "-m", "unittest", "discover", "-v", "-s", os.path.join(HERE, "interop"),
                 "-t", os.path.join(HERE, "interop")], env=env) == 0

@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Fetches pinned third-party MicroPython libraries from the Python package
+index pip is configured with, checks their SHA-256 and unpacks their Python
+files into DEST (one directory per library, ready for sys.path).
+
+    fetch-pypi.py DEST
+
+Old micropython-* packages are sdists without setup.py or pyproject.toml, so
+`pip download` cannot fetch them (it insists on building their metadata):
+this reads the index's simple page (PEP 503) itself. The index is the one
+pip uses: PIP_INDEX_URL, else pip's configuration, else pip's default.
+"""
+import hashlib
+import html.parser
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import urllib.parse
+import urllib.request
+import zipfile
+
+# (project, file, SHA-256, directory in DEST)
+LIBRARIES = [
+    ("micropython-umqtt.simple", "micropython-umqtt.simple-1.3.4.tar.gz",
+     "b6a2520239e3992c63a7de9370ee9b3d9d27819a90359c521f1c0f7ccab8d12f", "umqtt.simple"),
+    ("micropython-urequests", "micropython-urequests-0.9.1.tar.gz",
+     "15ed0132bcff1a84e87049d9d7780ce26df0810fa674aa89d187e17493d6e3c5", "urequests"),
+    ("microdot", "microdot-2.7.0-py3-none-any.whl",
+     "1e9b7b825372e1ba8ebd4c59b6180e15c71f4b5200ec4bcbf8c9f9b5652db379", "microdot"),
+]
+
+
+def index_url():
+    url = os.environ.get("PIP_INDEX_URL")
+    if not url:
+        out = subprocess.run([sys.executable, "-m", "pip", "config", "get", "global.index-url"],
+                             capture_output=True, text=True)
+        url = out.stdout.strip() if out.returncode == 0 else ""
+    if not url:
+        from pip._internal.models.index import PyPI  # pip's own default
+        url = PyPI.simple_url
+    return url.rstrip("/") + "/"
+
+
+class Links(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links = {}
+        self._href = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            self._href = dict(attrs).get("href")
+
+    def handle_data(self, data):
+        if self._href:
+            self.links[data.strip()] = self._href
+            self._href = None
+
+
+def normalise(project):
+    return "".join("-" if c in "._" else c for c in project.lower())
+
+
+def fetch(index, project, filename, sha256):
+    page_url = urllib.parse.urljoin(index, normalise(project) + "/")
+    with urllib.request.urlopen(page_url, timeout=60) as r:
+        parser = Links()
+        parser.feed(r.read().decode())
+    href = parser.links.get(filename)
+    if href is None:
+        sys.exit("error: %s is not on the package index (%s)" % (filename, page_url))
+    with urllib.request.urlopen(urllib.parse.urljoin(page_url, href), timeout=120) as r:
+        data = r.read()
+    got = hashlib.sha256(data).hexdigest()
+    if got != sha256:
+        sys.exit("error: %s has SHA-256 %s, pinned %s" % (filename, got, sha256))
+    return data
+
+
+def unpack(data, filename, dest):
+    """Only the .py files, without the packaging around them."""
+    if filename.endswith(".whl"):
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = [(n, lambda n=n: archive.read(n)) for n in archive.namelist()]
+    else:
+        archive = tarfile.open(fileobj=io.BytesIO(data))
+        members = [(m.name.split("/", 1)[1], lambda m=m: archive.extractfile(m).read())
+                   for m in archive.getmembers() if m.isfile() and "/" in m.name]
+    for name, read in members:
+        if not name.endswith(".py") or name == "setup.py" or ".." in name.split("/"):
+            continue
+        path = os.path.join(dest, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(read())
+
+
+def main():
+    dest = sys.argv[1]
+    index = None
+    for project, filename, sha256, subdir in LIBRARIES:
+        target = os.path.join(dest, subdir)
+        stamp = os.path.join(target, ".fetched")
+        if os.path.exists(stamp) and open(stamp).read() == sha256:
+            continue
+        index = index or index_url()
+        print("fetching", filename)
+        data = fetch(index, project, filename, sha256)
+        shutil.rmtree(target, ignore_errors=True)
+        unpack(data, filename, target)
+        with open(stamp, "w") as f:
+            f.write(sha256)
+
+
+if __name__ == "__main__":
+    main()
