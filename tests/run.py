@@ -6,9 +6,11 @@
    own socket tests listed in tests/upstream.txt;
 2. interop tests with CPython and real servers as peers (tests/interop/test_*.py),
    third-party MicroPython libraries among them (`make pylibs` fetches them);
-3. the lwIP raw backend on the emulated MPS2-AN385 board (tests/qemu/), if a
+3. fault injection: the C library's socket calls fail or fall short
+   (tests/faults/inject.c, preloaded into the unix firmware);
+4. the lwIP raw backend on the emulated MPS2-AN385 board (tests/qemu/), if a
    firmware for it is given;
-4. the lwIP socket backend (the ESP32 one) on the unix firmware that runs
+5. the lwIP socket backend (the ESP32 one) on the unix firmware that runs
    lwIP in-process, if given: the MicroPython-level tests again, with the
    expected outputs in tests/micropython/lwip_socket/ where lwIP's differ
    (each difference is listed in docs/behaviour.md) and that directory's own
@@ -140,7 +142,8 @@ def main():
                     help="firmware to test (repeatable); the first must have usocket as `socket`")
     ap.add_argument("--qemu-firmware", help="firmware-qemu.elf for the emulated board tests")
     ap.add_argument("--lwip-firmware", help="micropython-lwip (the lwIP socket backend) to test")
-    ap.add_argument("--only", choices=["micropython", "upstream", "interop", "qemu", "lwip"], help="run one group only")
+    ap.add_argument("--only", choices=["micropython", "upstream", "interop", "faults", "qemu", "lwip"],
+                    help="run one group only")
     args = ap.parse_args()
 
     failed = []
@@ -161,6 +164,14 @@ def main():
         print("== interop tests (CPython peer)", flush=True)
         if not interop_tests(args.firmware):
             failed.append("interop tests")
+
+    if args.only in (None, "faults"):
+        print("== fault injection (LD_PRELOAD) on", args.firmware[0], flush=True)
+        env = dict(os.environ, USOCKET_FIRMWARES=os.path.abspath(args.firmware[0]),
+                   PYTHONWARNINGS="ignore::ResourceWarning")
+        if run([sys.executable, "-m", "unittest", "discover", "-v", "-s", os.path.join(HERE, "faults"),
+                "-t", os.path.join(HERE, "faults")], env=env) != 0:
+            failed.append("fault injection tests")
 
     if args.qemu_firmware and args.only in (None, "qemu"):
         print("== lwIP raw backend on the emulated board", flush=True)

@@ -295,9 +295,17 @@ pub fn accept(st: &State, peer: &mut SockAddr) -> Result<State> {
     let mut raw = RawAddr::new();
     let mut len = size_of::<RawAddr>() as c::socklen_t;
     #[cfg(usocket_backend = "posix")]
-    let fd = syscall!(c::accept4(st.fd, raw.mut_ptr(), &mut len, libc::SOCK_CLOEXEC))?;
+    let r = syscall!(c::accept4(st.fd, raw.mut_ptr(), &mut len, libc::SOCK_CLOEXEC));
     #[cfg(usocket_backend = "lwip_socket")]
-    let fd = syscall!(c::accept(st.fd, raw.mut_ptr(), &mut len))?;
+    let r = syscall!(c::accept(st.fd, raw.mut_ptr(), &mut len));
+    let fd = match r {
+        // The connection was reset while it waited to be accepted: there is
+        // nothing to hand over, so wait for the next one (accept(2) asks
+        // this of applications; lwIP's raw API drops such connections).
+        // EINTR makes the caller try again under the same deadline.
+        Err(Errno::ECONNABORTED) => return Err(Errno::EINTR),
+        r => r?,
+    };
     let new = born(State { fd, events: lwip::accepted(st) })?;
     *peer = lwip::seen_as(st, raw.to_sockaddr().unwrap_or(SockAddr::zeroed()));
     Ok(new)

@@ -18,7 +18,7 @@ TIMEOUT = 30
 class Script:
     """A MicroPython process running `source`, with line-oriented stdout."""
 
-    def __init__(self, firmware, source, max_fds=None, prefix=()):
+    def __init__(self, firmware, source, max_fds=None, prefix=(), env=None):
         fd, self.path = tempfile.mkstemp(suffix=".py", prefix="usocket_interop_")
         with os.fdopen(fd, "w") as f:
             f.write(textwrap.dedent(source))
@@ -29,7 +29,7 @@ class Script:
 
         self.proc = subprocess.Popen(
             [*prefix, firmware, self.path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=0,
-            preexec_fn=limits,
+            preexec_fn=limits, env=None if env is None else dict(os.environ, **env),
         )
         self._buf = b""
 

@@ -1,0 +1,283 @@
+"""Fault injection: the unix firmware runs with tests/faults/inject.c
+preloaded, so the C library's socket calls fail or fall short the way a
+busy kernel lets them, and usocket must hide what it should hide (EINTR,
+partial transfers, an aborted connection in the accept queue, EMFILE when
+garbage holds descriptors) and report the rest with the right errno,
+without crashing, hanging or leaking a descriptor. CPython is the peer."""
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "interop"))
+from mpy import FIRMWARES, Script, TIMEOUT  # noqa: E402
+
+FIRMWARE = FIRMWARES[0]
+# Linux's numbers, which the unix port uses
+ERRNO = {"ENOMEM": 12, "EMFILE": 24, "ENOBUFS": 105, "ECONNABORTED": 103, "EPERM": 1}
+
+
+def setUpModule():
+    global LIBRARY, WORK
+    WORK = tempfile.mkdtemp(prefix="usocket-faults-")
+    LIBRARY = os.path.join(WORK, "inject.so")
+    subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-Wall", "-Werror", "-o", LIBRARY,
+                    os.path.join(HERE, "inject.c"), "-ldl"], check=True)
+
+
+def tearDownModule():
+    os.unlink(LIBRARY)
+    os.rmdir(WORK)
+
+
+def faulty(source, **faults):
+    env = {"LD_PRELOAD": LIBRARY}
+    env.update({"USOCKET_FAULT_" + k.upper(): str(v) for k, v in faults.items()})
+    return Script(FIRMWARE, source, env=env)
+
+
+class EchoPeer:
+    """A CPython TCP and UDP echo server on one port."""
+
+    def __init__(self):
+        self.tcp = socket.create_server(("127.0.0.1", 0))
+        self.port = self.tcp.getsockname()[1]
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind(("127.0.0.1", self.port))
+        self.silent = []
+        threading.Thread(target=self.serve_tcp, daemon=True).start()
+        threading.Thread(target=self.serve_udp, daemon=True).start()
+
+    def serve_tcp(self):
+        while True:
+            try:
+                c, _ = self.tcp.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.echo, args=(c,), daemon=True).start()
+
+    def echo(self, c):
+        with c:
+            first = c.recv(1)
+            if first == b"S":  # a silent connection: for the timeout check
+                self.silent.append(c.dup())
+                return
+            c.sendall(first)
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    return
+                c.sendall(d)
+
+    def serve_udp(self):
+        while True:
+            try:
+                d, a = self.udp.recvfrom(65536)
+                self.udp.sendto(d, a)
+            except OSError:
+                return
+
+    def close(self):
+        self.tcp.close()
+        self.udp.close()
+        for c in self.silent:
+            c.close()
+
+
+TRAFFIC = """
+import socket, time, errno
+PORT = {port}
+data = bytes(range(256)) * 1024      # 256 KiB through the echo peer
+s = socket.socket()
+s.connect(("127.0.0.1", PORT))
+s.sendall(data[:1000])
+s.write(data[1000:100000])
+n = s.send(data[100000:])
+s.sendall(data[100000 + n:])
+got = bytearray(len(data))
+mv = memoryview(got)
+k = 0
+while k < len(data) // 2:
+    k += s.readinto(mv[k:k + 5000])
+while k < len(data):
+    d = s.recv(65536)
+    got[k:k + len(d)] = d
+    k += len(d)
+print("echo", got == data)
+s.write(b"line one\\nline two\\n")
+print("lines", s.readline(), s.readline())
+s.close()
+
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.settimeout(5)
+ok = 0
+for i in range(50):
+    msg = b"%d," % i * 100
+    u.sendto(msg, ("127.0.0.1", PORT))
+    d, a = u.recvfrom(2000)
+    ok += d == msg and a == ("127.0.0.1", PORT)
+print("udp", ok)
+u.close()
+
+l = socket.socket()
+l.bind(("127.0.0.1", 0))
+l.listen(4)
+ok = 0
+for i in range(20):
+    c = socket.socket()
+    c.connect(l.getsockname())
+    a, _ = l.accept()
+    c.write(b"hi %d" % i)
+    ok += a.read(3 + len(str(i))) == b"hi %d" % i
+    a.close()
+    c.close()
+print("accepted", ok)
+l.close()
+
+# EINTR must not restart the timeout: recv on a silent peer times out once
+s = socket.socket()
+s.connect(("127.0.0.1", PORT))
+s.send(b"S")
+s.settimeout(0.5)
+t = time.ticks_ms()
+try:
+    s.recv(10)
+    print("timeout none")
+except OSError as e:
+    print("timeout", e.errno == errno.ETIMEDOUT, time.ticks_diff(time.ticks_ms(), t) < 3000)
+s.close()
+print("done")
+"""
+
+
+class Faults(unittest.TestCase):
+    def traffic(self, **faults):
+        peer = EchoPeer()
+        mp = faulty(TRAFFIC.format(port=peer.port), **faults)
+        try:
+            self.assertEqual(mp.expect("echo"), "True")
+            self.assertEqual(mp.expect("lines"), "b'line one\\n' b'line two\\n'")
+            self.assertEqual(mp.expect("udp"), "50")
+            self.assertEqual(mp.expect("accepted"), "20")
+            self.assertEqual(mp.expect("timeout"), "True True")
+            mp.expect("done")
+            self.assertEqual(mp.finish()[0], 0)
+        finally:
+            mp.kill()
+            peer.close()
+
+    def test_eintr_and_partial_transfers(self):
+        """Every third call is interrupted before it starts, and streams move
+        a few bytes per call: sendall, write, readinto, recv, readline,
+        recvfrom, accept, connect and timeouts behave as without faults."""
+        self.traffic(eintr=3, short=1)
+
+    def test_eintr_every_other_call(self):
+        self.traffic(eintr=2)
+
+    def test_socket_fails(self):
+        """socket() fails now and then: the errno is the C library's, the
+        failure leaks nothing (the lowest free descriptor is reused), and
+        EMFILE, ENFILE and ENOMEM are first answered by collecting garbage
+        (sockets it holds) and trying again."""
+        source = """
+        import socket
+        fds = set()
+        for i in range(9):
+            try:
+                s = socket.socket()
+                fds.add(s.fileno())
+                s.close()
+                print(i, "ok")
+            except OSError as e:
+                print(i, e.errno)  # a number: errno.errorcode lacks EMFILE
+        print("fds", len(fds))
+        """
+        cases = (
+            ("ENOBUFS", 3, {2, 5, 8}),
+            # these are first answered by gc.collect() and one more try
+            ("EMFILE", 2, set()), ("ENOMEM", 2, set()),
+            # ... which fails too when the C library keeps failing
+            ("EMFILE", 1, set(range(9))),
+        )
+        for e, every, failing in cases:
+            mp = faulty(source, socket="%d:%d" % (ERRNO[e], every))
+            try:
+                for i in range(9):
+                    self.assertEqual(mp.readline(), "%d %s" % (i, ERRNO[e] if i in failing else "ok"))
+                self.assertEqual(mp.expect("fds"), "0" if len(failing) == 9 else "1")
+                self.assertEqual(mp.finish()[0], 0)
+            finally:
+                mp.kill()
+
+    def test_aborted_connection_in_accept_queue(self):
+        """accept skips a connection that was reset while it waited (as lwIP
+        does) and goes on waiting under the same timeout."""
+        mp = faulty("""
+        import socket, errno
+        l = socket.socket()
+        l.bind(("127.0.0.1", 0))
+        l.listen(8)
+        clients = []
+        for i in range(4):
+            c = socket.socket()
+            c.connect(l.getsockname())
+            c.settimeout(5)
+            clients.append(c)
+        l.settimeout(1)
+        n = 0
+        try:
+            while True:
+                a, peer = l.accept()
+                a.write(b"accepted")
+                a.close()
+                n += 1
+        except OSError as e:
+            print("accepted", n, errno.errorcode[e.errno])
+        replies = []
+        for c in clients:
+            try:
+                replies.append(c.recv(100))
+            except OSError as e:
+                replies.append(errno.errorcode[e.errno])
+        print("replies", sorted(replies))
+        """, accept="%d:2" % ERRNO["ECONNABORTED"])
+        try:
+            self.assertEqual(mp.expect("accepted"), "2 ETIMEDOUT")
+            # the aborted ones were closed by the injector before accept returned
+            self.assertEqual(mp.expect("replies"), "[b'', b'', b'accepted', b'accepted']")
+            self.assertEqual(mp.finish()[0], 0)
+        finally:
+            mp.kill()
+
+    def test_setsockopt_fails(self):
+        mp = faulty("""
+        import socket, errno
+        s = socket.socket()
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        except OSError as e:
+            print("setsockopt", errno.errorcode[e.errno])
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        c = socket.socket()
+        c.connect(s.getsockname())
+        a, _ = s.accept()
+        c.write(b"still works")
+        print(a.read(11))
+        """, setsockopt=ERRNO["EPERM"])
+        try:
+            self.assertEqual(mp.expect("setsockopt"), "EPERM")
+            self.assertEqual(mp.readline(), "b'still works'")
+            self.assertEqual(mp.finish()[0], 0)
+        finally:
+            mp.kill()
+
+
+if __name__ == "__main__":
+    unittest.main()
