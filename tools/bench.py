@@ -338,11 +338,14 @@ def main():
     ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--scale", type=float, default=1.0, help="fraction of the full workload sizes")
     ap.add_argument("--write", help="write the results as markdown to this file")
+    ap.add_argument("--only", help="run only the workloads whose name contains this (no memory or flash report)")
     args = ap.parse_args()
 
     lines = ["| workload | unit | usocket (median) | C module (median) | ratio ours/C (median of rounds) |",
              "|---|---|---|---|---|"]
     for name, (unit, server, client, value) in WORKLOADS.items():
+        if args.only and args.only not in name:
+            continue
         n = max(int(SIZES[name] * args.scale), 2)
         if "bulk" in name:
             n = max(n // 16384, 1) * 16384
@@ -357,6 +360,8 @@ def main():
                                                      statistics.median(ratios))
         print(row, flush=True)
         lines.append(row)
+    if args.only:
+        return 0
 
     mem_ours, mem_c = memory(args.firmware, "usocket"), memory(args.firmware, "socket")
     lines += ["", "| GC heap bytes allocated per call | usocket | C module |", "|---|---|---|"]

@@ -565,9 +565,15 @@ pub fn resolve(
     h.ai_socktype = hints.sock_type;
     h.ai_protocol = hints.proto;
     h.ai_flags = hints.flags;
-    // An interruptible lookup where the C library offers one.
+    // An interruptible lookup where the C library offers one, for names:
+    // a numeric host (or none) needs no DNS and glibc answers it at once, so
+    // it does not start glibc's helper thread (after which every libc call
+    // of the process pays for thread safety).
     #[cfg(all(usocket_backend = "posix", target_env = "gnu"))]
-    let looked = gai::lookup(host, service, &h);
+    let looked = match host {
+        Some(_) if hints.flags & consts::AI_NUMERICHOST == 0 => gai::lookup(host, service, &h),
+        _ => None,
+    };
     #[cfg(not(all(usocket_backend = "posix", target_env = "gnu")))]
     let looked: Option<core::result::Result<*mut c::addrinfo, Error>> = None;
     let list = match looked {

@@ -86,3 +86,34 @@ class Resolver(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class HelperThread(unittest.TestCase):
+    """Numeric addresses need no DNS: they are answered without glibc's
+    getaddrinfo_a helper thread, whose existence would make every later
+    libc call of the process pay for thread safety. A name does start it
+    (which shows the count below can see it)."""
+
+    def threads(self, m):
+        return len(os.listdir("/proc/%d/task" % m.proc.pid))
+
+    def test_numeric_lookups_stay_single_threaded(self):
+        m = Script(FIRMWARES[0], """
+            import socket, time
+            socket.getaddrinfo("127.0.0.1", 80)
+            socket.getaddrinfo("::1", "http", 0, socket.SOCK_STREAM)
+            socket.getaddrinfo(None, 80, socket.AF_INET)
+            print("numeric")
+            time.sleep(0.5)
+            socket.getaddrinfo("localhost", 80)
+            print("name")
+            time.sleep(0.5)
+        """)
+        try:
+            m.expect("numeric")
+            self.assertEqual(self.threads(m), 1)
+            m.expect("name")
+            self.assertGreaterEqual(self.threads(m), 2)
+            self.assertEqual(m.finish()[0], 0)
+        finally:
+            m.kill()
