@@ -47,6 +47,16 @@ set(USOCKET_LIB ${USOCKET_BUILD}/libusocket.a)
 set(USOCKET_HEADER ${USOCKET_BUILD}/include/usocket.h)
 
 target_sources(usermod_usocket INTERFACE ${USOCKET_DIR}/modusocket.c)
+
+# Unwind tables are not wanted (panic=abort). On ARM, compiler_builtins in the
+# archive would stand in for libgcc's helpers (soft float, ...) in the whole
+# firmware: its `__*` symbols are hidden, and the core's __aeabi_memcpy & co.
+# go to the firmware's memcpy/memset (aeabi_mem.c), as in micropython.mk.
+set(USOCKET_OBJCOPY_FLAGS --remove-section=.ARM.exidx* --remove-section=.ARM.extab*)
+if(USOCKET_RUST_TARGET MATCHES "^(thumb|arm)")
+    target_sources(usermod_usocket INTERFACE ${USOCKET_DIR}/aeabi_mem.c)
+    list(APPEND USOCKET_OBJCOPY_FLAGS --wildcard --localize-symbol=__*)
+endif()
 target_include_directories(usermod_usocket INTERFACE ${USOCKET_DIR} ${USOCKET_BUILD}/include)
 target_link_libraries(usermod INTERFACE usermod_usocket)
 # The shim includes the generated header.
@@ -86,8 +96,7 @@ function(usocket_finish)
             cargo build --release --locked --target ${USOCKET_RUST_TARGET} ${USOCKET_CARGO_EXTRA}
             --config "target.${USOCKET_RUST_TARGET}.rustflags=[${USOCKET_RUSTFLAGS}]"
             --manifest-path ${USOCKET_DIR}/Cargo.toml --target-dir ${USOCKET_BUILD}/target
-        COMMAND ${CMAKE_OBJCOPY} --remove-section=.ARM.exidx* --remove-section=.ARM.extab*
-            ${USOCKET_CARGO_LIB} ${USOCKET_LIB}
+        COMMAND ${CMAKE_OBJCOPY} ${USOCKET_OBJCOPY_FLAGS} ${USOCKET_CARGO_LIB} ${USOCKET_LIB}
         DEPENDS ${MICROPY_QSTRDEFS_GENERATED} ${USOCKET_BUILD}/cflags ${usocket_sources}
             ${USOCKET_DIR}/build.rs ${USOCKET_DIR}/Cargo.toml ${USOCKET_DIR}/Cargo.lock
         COMMENT "Building the usocket core for ${USOCKET_RUST_TARGET}"

@@ -48,16 +48,16 @@ USOCKET_LIB := $(USOCKET_BUILD)/libusocket.a
 
 SRC_USERMOD_C += $(USOCKET_DIR)/modusocket.c
 
-# Bare-metal ARM: the core's calls to __aeabi_memcpy & co. go to the
-# firmware's memcpy/memset (aeabi_mem.c) rather than to compiler_builtins'
-# own copies, which are hidden in the archive below.
-USOCKET_AEABI_MEM := __aeabi_memcpy __aeabi_memcpy4 __aeabi_memcpy8 \
-	__aeabi_memmove __aeabi_memmove4 __aeabi_memmove8 \
-	__aeabi_memset __aeabi_memset4 __aeabi_memset8 \
-	__aeabi_memclr __aeabi_memclr4 __aeabi_memclr8
+# Bare-metal ARM: compiler_builtins in the archive defines libgcc's helpers
+# (soft float, division, __aeabi_memcpy, ...) and, met first by the linker,
+# would stand in for libgcc's in the whole firmware: MicroPython's float
+# arithmetic would then run on Rust's implementations. All its `__*` symbols
+# are hidden below, so libgcc serves the firmware and the core as without
+# this module, and the core's __aeabi_memcpy & co. go to the firmware's
+# memcpy/memset (aeabi_mem.c).
 ifneq ($(filter thumb% arm%,$(USOCKET_RUST_TARGET)),)
 SRC_USERMOD_C += $(USOCKET_DIR)/aeabi_mem.c
-USOCKET_HIDE_SYMBOLS := $(addprefix --localize-symbol=,$(USOCKET_AEABI_MEM))
+USOCKET_HIDE_SYMBOLS := --wildcard --localize-symbol='__*'
 endif
 CFLAGS_USERMOD += -I$(USOCKET_BUILD)/include -I$(USOCKET_DIR)
 # Ports put LDFLAGS before (bare metal) or after (unix) their objects, so the
