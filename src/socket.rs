@@ -199,6 +199,9 @@ impl Socket {
                     if hooks::pending() {
                         return Err(Errno::EINTR);
                     }
+                    if self.closing() {
+                        return Err(Errno::EBADF); // closed by another thread meanwhile
+                    }
                     continue;
                 }
                 // A blocking handle says "would block" only when the user set
