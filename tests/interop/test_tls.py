@@ -1,7 +1,8 @@
 """MicroPython's `tls` module (the system's mbedTLS) over usocket: server and
 client in two MicroPython processes with 1 MiB checked end to end, a
 non-blocking handshake driven by select.poll (which asks usocket through
-the TLS object's ioctl), and a MicroPython TLS server for CPython's ssl.
+the TLS object's ioctl), a MicroPython TLS server for CPython's ssl, and
+asyncio's TLS streams (start_server and open_connection with ssl=).
 
 Certificates are made at test time with the openssl command."""
 import hashlib
@@ -11,6 +12,7 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import unittest
 
 from mpy import FIRMWARES, Script, TIMEOUT
@@ -162,6 +164,75 @@ class Tls(unittest.TestCase):
                 self.assertEqual(digest, hashlib.sha256(payload).digest())
                 self.assertEqual(srv.expect("received"), str(SIZE))
                 self.assertEqual(srv.finish()[0], 0)
+
+    def test_asyncio_tls_server_and_client(self):
+        """asyncio streams with ssl= over usocket: 20 concurrent CPython ssl
+        clients of a MicroPython asyncio TLS server, then a MicroPython
+        asyncio TLS client of the same server."""
+        clients = 20
+        srv = Script(FIRMWARES[0], """
+            import asyncio, tls, socket
+            ctx = tls.SSLContext(tls.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(open({cert!r}, "rb").read(), open({key!r}, "rb").read())
+            served = 0
+            async def handle(r, w):
+                global served
+                n = int(await r.readline())
+                data = await r.readexactly(n)
+                w.write(b"%d %d\\n" % (n, sum(data)))
+                await w.drain()
+                w.close()
+                await w.wait_closed()
+                served += 1
+            async def main():
+                l = socket.socket()
+                l.bind(("127.0.0.1", 0))
+                port = l.getsockname()[1]
+                l.close()
+                server = await asyncio.start_server(handle, "127.0.0.1", port, ssl=ctx, backlog={clients})
+                print("port", port)
+                while served < {clients}:
+                    await asyncio.sleep_ms(20)
+                cctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
+                cctx.load_verify_locations(open({der!r}, "rb").read())  # cadata, positional
+                r, w = await asyncio.open_connection("127.0.0.1", port, ssl=cctx, server_hostname="localhost")
+                w.write(b"3\\nabc")
+                await w.drain()
+                print("own client", (await r.readline()).decode().strip())
+                w.close()
+                server.close()
+                await server.wait_closed()
+            asyncio.run(main())
+            print("served", served)
+        """.format(cert=self.cert, key=self.key, der=self.der, clients=clients))
+        try:
+            port = int(srv.expect("port"))
+            ctx = ssl.create_default_context(cafile=self.cert)
+            results, errors = [], []
+
+            def client(i):
+                try:
+                    data = os.urandom(1000 + 997 * i)
+                    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw:
+                        with ctx.wrap_socket(raw, server_hostname="localhost") as t:
+                            t.sendall(b"%d\n" % len(data) + data)
+                            reply = t.makefile("rb").readline()
+                    results.append(reply == b"%d %d\n" % (len(data), sum(data)))
+                except Exception as e:  # reported below
+                    errors.append(repr(e))
+
+            threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(TIMEOUT)
+            self.assertEqual(errors, [])
+            self.assertEqual(results, [True] * clients)
+            self.assertEqual(srv.expect("own client"), "3 294")
+            self.assertEqual(srv.expect("served"), str(clients + 1))
+            self.assertEqual(srv.finish()[0], 0)
+        finally:
+            srv.kill()
 
 
 if __name__ == "__main__":
