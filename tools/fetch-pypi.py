@@ -40,7 +40,11 @@ def index_url():
                              capture_output=True, text=True)
         url = out.stdout.strip() if out.returncode == 0 else ""
     if not url:
-        from pip._internal.models.index import PyPI  # pip's own default
+        try:
+            from pip._internal.models.index import PyPI  # pip's own default
+        except ImportError:
+            sys.exit("error: pip is missing (Debian: apt-get install python3-pip), "
+                     "or set PIP_INDEX_URL to the package index to use")
         url = PyPI.simple_url
     return url.rstrip("/") + "/"
 
