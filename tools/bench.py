@@ -335,7 +335,7 @@ def parts_report(build):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--firmware", default=os.path.join(TOP, "build", "micropython-dual"))
-    ap.add_argument("--rounds", type=int, default=9)
+    ap.add_argument("--rounds", type=int, default=21)
     ap.add_argument("--scale", type=float, default=1.0, help="fraction of the full workload sizes")
     ap.add_argument("--write", help="write the results as markdown to this file")
     ap.add_argument("--only", help="run only the workloads whose name contains this (no memory or flash report)")
