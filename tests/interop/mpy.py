@@ -1,9 +1,11 @@
 """Runs MicroPython scripts for the interop tests (CPython is the peer)."""
 import os
 import select
+import socket
 import subprocess
 import tempfile
 import textwrap
+import threading
 import time
 
 FIRMWARES = [f for f in os.environ.get("USOCKET_FIRMWARES", "").split(os.pathsep) if f]
@@ -75,3 +77,29 @@ class Script:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.communicate()
+
+
+def free_port():
+    """A loopback TCP port nobody listens on (for a server about to start)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def concurrently(n, client):
+    """Runs client(0) ... client(n-1) in n threads at once; returns their
+    results in order and the exceptions they raised (as reprs)."""
+    results, errors = [None] * n, []
+
+    def run(i):
+        try:
+            results[i] = client(i)
+        except Exception as e:  # reported to the caller
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(TIMEOUT)
+    return results, errors

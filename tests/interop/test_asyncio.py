@@ -7,15 +7,11 @@ import socket
 import struct
 import unittest
 
-from mpy import FIRMWARES, Script, TIMEOUT
+from mpy import FIRMWARES, Script, TIMEOUT, free_port
 
 CLIENTS = 50
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 SERVER = """
 import asyncio, usocket, errno

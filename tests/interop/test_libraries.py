@@ -25,17 +25,11 @@ import threading
 import time
 import unittest
 
-from mpy import FIRMWARES, Script, TIMEOUT
+from mpy import FIRMWARES, Script, TIMEOUT, concurrently, free_port
 
 FIRMWARE = FIRMWARES[0]  # `socket` is usocket on this one (asyncio uses it)
 PYLIBS = os.environ.get("USOCKET_PYLIBS") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "pylibs")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_listening(port, deadline=10):
@@ -262,25 +256,17 @@ class MicrodotServer(unittest.TestCase):
                                       "Content-Type: application/octet-stream", base + "/echo"), body)
             self.assertEqual(curl(base + "/big"), b"0123456789" * 20000)
 
-            results, errors = [], []
-
             def client(n):
-                try:
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
-                    conn.request("GET", "/n/%d" % n)
-                    r = conn.getresponse()
-                    results.append((r.status, json.loads(r.read())))
-                    conn.close()
-                except Exception as e:  # reported below
-                    errors.append(repr(e))
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+                conn.request("GET", "/n/%d" % n)
+                r = conn.getresponse()
+                reply = (r.status, json.loads(r.read()))
+                conn.close()
+                return reply
 
-            threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(TIMEOUT)
+            results, errors = concurrently(CLIENTS, client)
             self.assertEqual(errors, [])
-            self.assertEqual(sorted(r[1]["n"] for r in results), list(range(CLIENTS)))
+            self.assertEqual([r[1]["n"] for r in results], list(range(CLIENTS)))
             self.assertTrue(all(s == 200 and r["square"] == r["n"] ** 2 for s, r in results))
 
             # microdot stops the server before it writes this body (also on

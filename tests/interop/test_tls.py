@@ -12,10 +12,9 @@ import socket
 import ssl
 import subprocess
 import tempfile
-import threading
 import unittest
 
-from mpy import FIRMWARES, Script, TIMEOUT
+from mpy import FIRMWARES, Script, TIMEOUT, concurrently
 
 SIZE = 1 << 20
 
@@ -208,24 +207,15 @@ class Tls(unittest.TestCase):
         try:
             port = int(srv.expect("port"))
             ctx = ssl.create_default_context(cafile=self.cert)
-            results, errors = [], []
-
             def client(i):
-                try:
-                    data = os.urandom(1000 + 997 * i)
-                    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw:
-                        with ctx.wrap_socket(raw, server_hostname="localhost") as t:
-                            t.sendall(b"%d\n" % len(data) + data)
-                            reply = t.makefile("rb").readline()
-                    results.append(reply == b"%d %d\n" % (len(data), sum(data)))
-                except Exception as e:  # reported below
-                    errors.append(repr(e))
+                data = os.urandom(1000 + 997 * i)
+                with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw:
+                    with ctx.wrap_socket(raw, server_hostname="localhost") as t:
+                        t.sendall(b"%d\n" % len(data) + data)
+                        reply = t.makefile("rb").readline()
+                return reply == b"%d %d\n" % (len(data), sum(data))
 
-            threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(TIMEOUT)
+            results, errors = concurrently(clients, client)
             self.assertEqual(errors, [])
             self.assertEqual(results, [True] * clients)
             self.assertEqual(srv.expect("own client"), "3 294")
