@@ -125,14 +125,19 @@ def upstream_tests(micropython_dir, firmware, result_dir):
     return ok
 
 
+def unittest_dir(name, **env):
+    """Runs the unittest modules of tests/<name> with `env` added; True if all pass."""
+    d = os.path.join(HERE, name)
+    return run([sys.executable, "-m", "unittest", "discover", "-v", "-s", d, "-t", d],
+               env=dict(os.environ, **env)) == 0
+
+
 def interop_tests(firmwares):
     # third-party libraries: `make pylibs` puts them beside the firmware
     pylibs = os.path.join(os.path.dirname(os.path.abspath(firmwares[0])), "pylibs")
-    env = dict(os.environ, USOCKET_FIRMWARES=os.pathsep.join(os.path.abspath(f) for f in firmwares),
-               USOCKET_PYLIBS=os.environ.get("USOCKET_PYLIBS", pylibs),
-               PYTHONWARNINGS="ignore::ResourceWarning")
-    return run([sys.executable, "-m", "unittest", "discover", "-v", "-s", os.path.join(HERE, "interop"),
-                "-t", os.path.join(HERE, "interop")], env=env) == 0
+    return unittest_dir("interop", USOCKET_FIRMWARES=os.pathsep.join(os.path.abspath(f) for f in firmwares),
+                        USOCKET_PYLIBS=os.environ.get("USOCKET_PYLIBS", pylibs),
+                        PYTHONWARNINGS="ignore::ResourceWarning")
 
 
 def main():
@@ -167,18 +172,14 @@ def main():
 
     if args.only in (None, "faults"):
         print("== fault injection (LD_PRELOAD) on", args.firmware[0], flush=True)
-        env = dict(os.environ, USOCKET_FIRMWARES=os.path.abspath(args.firmware[0]),
-                   PYTHONWARNINGS="ignore::ResourceWarning")
-        if run([sys.executable, "-m", "unittest", "discover", "-v", "-s", os.path.join(HERE, "faults"),
-                "-t", os.path.join(HERE, "faults")], env=env) != 0:
+        if not unittest_dir("faults", USOCKET_FIRMWARES=os.path.abspath(args.firmware[0]),
+                            PYTHONWARNINGS="ignore::ResourceWarning"):
             failed.append("fault injection tests")
 
     if args.qemu_firmware and args.only in (None, "qemu"):
         print("== lwIP raw backend on the emulated board", flush=True)
-        env = dict(os.environ, USOCKET_QEMU_FIRMWARE=os.path.abspath(args.qemu_firmware),
-                   USOCKET_MICROPY_DIR=os.path.abspath(args.micropython_dir))
-        if run([sys.executable, "-m", "unittest", "discover", "-v", "-s", os.path.join(HERE, "qemu"),
-                "-t", os.path.join(HERE, "qemu")], env=env) != 0:
+        if not unittest_dir("qemu", USOCKET_QEMU_FIRMWARE=os.path.abspath(args.qemu_firmware),
+                            USOCKET_MICROPY_DIR=os.path.abspath(args.micropython_dir)):
             failed.append("emulated board tests")
 
     if args.lwip_firmware and args.only in (None, "lwip"):
@@ -187,9 +188,8 @@ def main():
         result_dir = os.path.abspath(os.path.join(os.path.dirname(fw), "test-results", "lwip"))
         if not lwip_socket_tests(args.micropython_dir, fw, result_dir):
             failed.append("lwIP socket backend tests")
-        env = dict(os.environ, USOCKET_LWIP_FIRMWARE=os.path.abspath(fw), PYTHONWARNINGS="ignore::ResourceWarning")
-        if run([sys.executable, "-m", "unittest", "discover", "-v", "-s", os.path.join(HERE, "lwip"),
-                "-t", os.path.join(HERE, "lwip")], env=env) != 0:
+        if not unittest_dir("lwip", USOCKET_LWIP_FIRMWARE=os.path.abspath(fw),
+                            PYTHONWARNINGS="ignore::ResourceWarning"):
             failed.append("lwIP socket backend Ctrl-C tests")
 
     if failed:

@@ -10,12 +10,11 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
-from mpy import FIRMWARES, Script, TIMEOUT  # noqa: E402
+from mpy import FIRMWARES, Script  # noqa: E402
 
 FIRMWARE = FIRMWARES[0]
 # Linux's numbers, which the unix port uses
