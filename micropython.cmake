@@ -52,7 +52,8 @@ target_sources(usermod_usocket INTERFACE ${USOCKET_DIR}/modusocket.c)
 # archive would stand in for libgcc's helpers (soft float, ...) in the whole
 # firmware: its `__*` symbols are hidden, and the core's __aeabi_memcpy & co.
 # go to the firmware's memcpy/memset (aeabi_mem.c), as in micropython.mk.
-set(USOCKET_OBJCOPY_FLAGS --remove-section=.ARM.exidx* --remove-section=.ARM.extab*)
+set(USOCKET_OBJCOPY_FLAGS --remove-section=.ARM.exidx* --remove-section=.ARM.extab*
+    --remove-section=.eh_frame --remove-section=.rela.eh_frame)
 if(USOCKET_RUST_TARGET MATCHES "^(thumb|arm)")
     target_sources(usermod_usocket INTERFACE ${USOCKET_DIR}/aeabi_mem.c)
     list(APPEND USOCKET_OBJCOPY_FLAGS --wildcard --localize-symbol=__*)

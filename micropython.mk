@@ -34,17 +34,36 @@ USOCKET_PROFILE_FLAG := --release
 endif
 
 ifeq ($(USOCKET_RUST_TARGET),)
-USOCKET_CARGO_LIB := $(USOCKET_BUILD)/target/$(USOCKET_PROFILE_DIR)/libusocket.a
-USOCKET_TARGET_FLAG :=
+# A host build (the unix port) still names the host as its target, so that
+# the flags below reach the core only, not build scripts or proc macros.
+# The core goes into an executable, never a shared library: code built for
+# PIE calls its own functions directly. (Rust's default for a staticlib is
+# PIC, where every call between the core's functions goes through the GOT,
+# with a slot and a dynamic relocation each, because rustc's GOT references
+# cannot be relaxed by the linker.)
+USOCKET_CARGO_TRIPLE := $(shell rustc -vV | sed -n 's/^host: //p')
+USOCKET_RUSTFLAGS := '-C','relocation-model=pie'
 else
-USOCKET_CARGO_LIB := $(USOCKET_BUILD)/target/$(USOCKET_RUST_TARGET)/$(USOCKET_PROFILE_DIR)/libusocket.a
-USOCKET_TARGET_FLAG := --target $(USOCKET_RUST_TARGET) \
-	--config "target.$(USOCKET_RUST_TARGET).rustflags=['-C','force-unwind-tables=no']"
+USOCKET_CARGO_TRIPLE := $(USOCKET_RUST_TARGET)
+USOCKET_RUSTFLAGS := '-C','force-unwind-tables=no'
 endif
+USOCKET_CARGO_LIB := $(USOCKET_BUILD)/target/$(USOCKET_CARGO_TRIPLE)/$(USOCKET_PROFILE_DIR)/libusocket.a
+USOCKET_TARGET_FLAG := --target $(USOCKET_CARGO_TRIPLE) \
+	--config "target.$(USOCKET_CARGO_TRIPLE).rustflags=[$(USOCKET_RUSTFLAGS)]"
 # The archive the firmware links: cargo's, without unwind tables. Nothing
-# unwinds (panic=abort), and small ports' linker scripts have no place for
-# .ARM.exidx sections.
+# unwinds (panic=abort; MicroPython's exceptions are longjmps that never cross
+# the core), small ports' linker scripts have no place for .ARM.exidx
+# sections, and on unix .eh_frame is 6-7 KB of the module's flash. The debug
+# build (USOCKET_DEBUG=1) keeps them, for backtraces through the core.
 USOCKET_LIB := $(USOCKET_BUILD)/libusocket.a
+ifeq ($(USOCKET_DEBUG),1)
+USOCKET_STRIP_UNWIND := --remove-section='.ARM.exidx*' --remove-section='.ARM.extab*'
+else
+USOCKET_STRIP_UNWIND := --remove-section='.ARM.exidx*' --remove-section='.ARM.extab*' \
+	--remove-section=.eh_frame --remove-section=.rela.eh_frame
+# The shim needs no unwind tables either (C, and only longjmps cross it).
+USOCKET_SHIM_CFLAGS := -fno-asynchronous-unwind-tables -fno-unwind-tables
+endif
 
 SRC_USERMOD_C += $(USOCKET_DIR)/modusocket.c
 
@@ -107,7 +126,7 @@ $(USOCKET_LIB): $(HEADER_BUILD)/qstrdefs.generated.h FORCE | $(USOCKET_BUILD)/.d
 		$(USOCKET_CARGO) build $(USOCKET_PROFILE_FLAG) --locked --quiet $(USOCKET_TARGET_FLAG) $(USOCKET_CARGO_FLAGS) \
 		--manifest-path $(USOCKET_DIR)/Cargo.toml --target-dir $(abspath $(USOCKET_BUILD)/target)
 	$(Q)if [ ! -e $@ ] || [ $(USOCKET_CARGO_LIB) -nt $@ ]; then \
-		$(OBJCOPY) --remove-section='.ARM.exidx*' --remove-section='.ARM.extab*' $(USOCKET_HIDE_SYMBOLS) \
+		$(OBJCOPY) $(USOCKET_STRIP_UNWIND) $(USOCKET_HIDE_SYMBOLS) \
 			$(USOCKET_CARGO_LIB) $@; fi
 
 $(USOCKET_BUILD)/.dir:
@@ -115,4 +134,6 @@ $(USOCKET_BUILD)/.dir:
 
 # The shim includes the header the cargo build generates.
 # (The object's name is computed as py/py.mk computes it.)
-$(addprefix $(BUILD)/,$(patsubst %.c,%.o,$(patsubst $(USER_C_MODULES)/%.c,%.c,$(USOCKET_DIR)/modusocket.c))): $(USOCKET_LIB)
+USOCKET_SHIM_OBJ := $(addprefix $(BUILD)/,$(patsubst %.c,%.o,$(patsubst $(USER_C_MODULES)/%.c,%.c,$(USOCKET_DIR)/modusocket.c)))
+$(USOCKET_SHIM_OBJ): $(USOCKET_LIB)
+$(USOCKET_SHIM_OBJ): CFLAGS += $(USOCKET_SHIM_CFLAGS)
