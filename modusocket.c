@@ -73,7 +73,12 @@ const mp_obj_type_t socket_type;
 // Hooks the Rust core calls while it waits (see src/hooks.rs). None may raise.
 
 bool usocket_hook_pending(void) {
-    if (MP_STATE_THREAD(mp_pending_exception) != MP_OBJ_NULL) {
+    // Called before every blocking call, so it must be cheap. MicroPython
+    // only ever makes an exception pending on the main thread (see
+    // py/scheduler.c), so that thread's state, a plain global, is read first;
+    // this thread's (a pthread_getspecific() on unix) only when it has one.
+    if (MP_STATE_MAIN_THREAD(mp_pending_exception) != MP_OBJ_NULL
+        && MP_STATE_THREAD(mp_pending_exception) != MP_OBJ_NULL) {
         return true;
     }
     #if MICROPY_ENABLE_SCHEDULER
