@@ -41,7 +41,10 @@ ifeq ($(USOCKET_RUST_TARGET),)
 # PIC, where every call between the core's functions goes through the GOT,
 # with a slot and a dynamic relocation each, because rustc's GOT references
 # cannot be relaxed by the linker.)
-USOCKET_CARGO_TRIPLE := $(shell rustc -vV | sed -n 's/^host: //p')
+USOCKET_CARGO_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+ifeq ($(USOCKET_CARGO_TRIPLE),)
+$(error usocket: rustc not found on PATH; install Rust with rustup (the module's core is Rust))
+endif
 USOCKET_RUSTFLAGS := '-C','relocation-model=pie'
 else
 USOCKET_CARGO_TRIPLE := $(USOCKET_RUST_TARGET)
