@@ -565,13 +565,16 @@ pub fn resolve(
     h.ai_socktype = hints.sock_type;
     h.ai_protocol = hints.proto;
     h.ai_flags = hints.flags;
-    // An interruptible lookup where the C library offers one, for names:
-    // a numeric host (or none) needs no DNS and glibc answers it at once, so
-    // it does not start glibc's helper thread (after which every libc call
-    // of the process pays for thread safety).
+    // An interruptible lookup where the C library offers one, for names
+    // that may need DNS. A numeric host (or none), or a name in /etc/hosts
+    // that glibc looks at first, is answered at once: it goes on this thread,
+    // without glibc's helper thread (a wake-up each way, and after it every
+    // libc call of the process pays for thread safety).
     #[cfg(all(usocket_backend = "posix", target_env = "gnu"))]
     let looked = match host {
-        Some(_) if hints.flags & consts::AI_NUMERICHOST == 0 => gai::lookup(host, service, &h),
+        Some(name) if hints.flags & consts::AI_NUMERICHOST == 0 && !gai::answered_by_hosts_file(name, hints.family) => {
+            gai::lookup(host, service, &h)
+        }
         _ => None,
     };
     #[cfg(not(all(usocket_backend = "posix", target_env = "gnu")))]

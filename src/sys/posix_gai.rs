@@ -184,3 +184,133 @@ pub(super) fn lookup(
         e => Err(Error::Gai(e)),
     })
 }
+
+/// Whether glibc answers `host` from /etc/hosts without asking a DNS
+/// server: nsswitch.conf's `hosts:` line starts with `files`, and /etc/hosts
+/// lists the name with an address of a family the request accepts. Such a
+/// lookup cannot block for long, so it runs on the calling thread: handing a
+/// lookup to glibc's helper thread costs a thread wake-up each way (about
+/// 45 µs on these machines, against 6 µs for reading /etc/hosts). Whenever
+/// the answer is not certain this says false, and the lookup stays
+/// interruptible.
+pub(super) fn answered_by_hosts_file(host: &[u8], family: i32) -> bool {
+    answered_by_files(host, family, c"/etc/nsswitch.conf", c"/etc/hosts")
+}
+
+fn answered_by_files(host: &[u8], family: i32, nsswitch: &core::ffi::CStr, hosts: &core::ffi::CStr) -> bool {
+    let (v4, v6) = match family {
+        crate::consts::AF_UNSPEC => (true, true),
+        crate::consts::AF_INET => (true, false),
+        crate::consts::AF_INET6 => (false, true),
+        _ => return false,
+    };
+    if host.is_empty() || host.len() >= HOST_MAX {
+        return false;
+    }
+    // Without nsswitch.conf glibc asks DNS first ("dns [!UNAVAIL=return] files").
+    let files_first = scan_lines(nsswitch, |line| {
+        let mut words = words(line);
+        (words.next() == Some(b"hosts:".as_slice()))
+            .then(|| words.next() == Some(b"files".as_slice()) && !words.next().is_some_and(|w| w.starts_with(b"[")))
+    });
+    files_first == Some(true)
+        && scan_lines(hosts, |line| {
+            // "address name [alias ...]"; glibc ignores a line whose address
+            // inet_pton does not take (parse_ipv4/parse_ipv6 are as strict).
+            let mut words = words(line);
+            let addr = words.next()?;
+            let usable = (v4 && crate::addr::parse_ipv4(addr).is_some()) || (v6 && crate::addr::parse_ipv6(addr).is_some());
+            (usable && words.any(|name| name.eq_ignore_ascii_case(host))).then_some(true)
+        }) == Some(true)
+}
+
+/// The words of a configuration line, without its `#` comment.
+fn words(line: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let text = line.split(|&c| c == b'#').next().unwrap_or(&[]);
+    text.split(|c| c.is_ascii_whitespace()).filter(|w| !w.is_empty())
+}
+
+/// Calls `f` on each line of a file until it returns Some; None if it never
+/// does or the file cannot be read. Lines longer than the buffer are skipped.
+fn scan_lines(path: &core::ffi::CStr, mut f: impl FnMut(&[u8]) -> Option<bool>) -> Option<bool> {
+    // SAFETY: a NUL-terminated path; the descriptor is closed below.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return None;
+    }
+    let mut buf = [0u8; 1024];
+    let mut len = 0;
+    let mut skipping = false; // inside a line too long for the buffer
+    let mut answer = None;
+    'file: loop {
+        // SAFETY: reads into the free end of a local buffer.
+        let n = unsafe { libc::read(fd, buf[len..].as_mut_ptr().cast(), buf.len() - len) };
+        if n < 0 && super::errno() == Errno::EINTR {
+            continue;
+        }
+        let at_end = n <= 0;
+        len += n.max(0) as usize;
+        let mut start = 0;
+        while let Some(i) = buf[start..len].iter().position(|&c| c == b'\n') {
+            if !skipping {
+                answer = f(&buf[start..start + i]);
+                if answer.is_some() {
+                    break 'file;
+                }
+            }
+            skipping = false;
+            start += i + 1;
+        }
+        if at_end {
+            if !skipping && start < len {
+                answer = f(&buf[start..len]);
+            }
+            break;
+        }
+        if start == 0 && len == buf.len() {
+            skipping = true; // no newline in a full buffer
+            len = 0;
+        } else {
+            buf.copy_within(start..len, 0);
+            len -= start;
+        }
+    }
+    // SAFETY: we opened fd above.
+    unsafe { libc::close(fd) };
+    answer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CString;
+    use std::format;
+
+    fn file(name: &str, text: &str) -> CString {
+        let path = std::env::temp_dir().join(format!("usocket-gai-{}-{name}", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        CString::new(path.to_str().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn hosts_file_names_by_family_and_nsswitch_order() {
+        let long = "x".repeat(3000);
+        let hosts = file(
+            "hosts",
+            &format!("# c\n10.0.0.1 a.test B.test\n10.0.0.9 {long} long.test\n::1 six.test # v6\nbad a.bad\n#10.0.0.2 off.test\n10.0.0.3 last.test"),
+        );
+        let files_first = file("ns1", "passwd: files\nhosts:   files mdns4_minimal [NOTFOUND=return] dns\n");
+        let yes = |h: &str, f| answered_by_files(h.as_bytes(), f, &files_first, &hosts);
+        assert!(yes("a.test", 0) && yes("b.TEST", crate::consts::AF_INET) && yes("last.test", 0));
+        assert!(yes("six.test", crate::consts::AF_INET6) && yes("six.test", 0));
+        assert!(!yes("six.test", crate::consts::AF_INET) && !yes("a.test", crate::consts::AF_INET6));
+        assert!(!yes("a.bad", 0) && !yes("off.test", 0) && !yes("long.test", 0) && !yes("c", 0));
+        assert!(!yes("a.test", 99) && !yes("", 0));
+        for ns in ["hosts: dns files\n", "hosts: files [SUCCESS=continue] dns\n", "passwd: files\n"] {
+            let ns = file("ns2", ns);
+            assert!(!answered_by_files(b"a.test", 0, &ns, &hosts), "{ns:?}");
+        }
+        assert!(!answered_by_files(b"a.test", 0, c"/nonexistent/nsswitch.conf", &hosts));
+        assert!(!answered_by_files(b"a.test", 0, &files_first, c"/nonexistent/hosts"));
+    }
+}

@@ -1,9 +1,16 @@
 """Name resolution against a DNS server in a network namespace the test
 creates (only loopback inside; its resolv.conf points at 127.0.0.1, where
-dns_server.py answers): names resolve, unknown names are OSError with a
-negative EAI code, and Ctrl-C interrupts a lookup the server never answers
-(glibc's getaddrinfo cannot be interrupted; the module's can).
-Needs root (ip netns)."""
+dns_server.py answers, and it has its own hosts and nsswitch.conf): names
+resolve, unknown names are OSError with a negative EAI code, and Ctrl-C
+interrupts a lookup the server never answers (glibc's getaddrinfo cannot be
+interrupted; the module's can).
+
+Names that need no DNS (numeric, or in /etc/hosts when nsswitch.conf asks
+`files` first) are answered on the calling thread, without glibc's
+getaddrinfo_a helper thread: handing a lookup over costs a thread wake-up
+each way, and once the helper exists every libc call of the process pays
+for thread safety. The tests count the process's threads to see which way
+a lookup went. Needs root (ip netns)."""
 import os
 import shutil
 import signal
@@ -28,14 +35,27 @@ class Resolver(unittest.TestCase):
         os.makedirs(self.etc, exist_ok=True)
         with open(os.path.join(self.etc, "resolv.conf"), "w") as f:
             f.write("nameserver 127.0.0.1\noptions timeout:5 attempts:2\n")
+        with open(os.path.join(self.etc, "hosts"), "w") as f:
+            f.write("127.0.0.1 localhost\n# 10.0.0.1 commented.test\n10.1.2.3\thosts.test alias.test # v4 only\n"
+                    "not-an-address bad.test\n10.4.5.6 silent-listed.test\n")
+        self.nsswitch("hosts: files dns")
         self.dns = subprocess.Popen(["ip", "netns", "exec", self.ns, sys.executable, os.path.join(HERE, "dns_server.py")],
                                     stdout=subprocess.PIPE, text=True)
         self.assertEqual(self.dns.stdout.readline().strip(), "ready")
         self.prefix = ["ip", "netns", "exec", self.ns]
 
+    def nsswitch(self, hosts_line):
+        """The namespace's nsswitch.conf (read when a process starts in it)."""
+        with open(os.path.join(self.etc, "nsswitch.conf"), "w") as f:
+            f.write("passwd: files\n%s\n" % hosts_line)
+
+    def threads(self, m):
+        return len(os.listdir("/proc/%d/task" % m.proc.pid))
+
     def tearDown(self):
         self.dns.kill()
         self.dns.wait()
+        self.dns.stdout.close()
         shutil.rmtree(self.etc, ignore_errors=True)
         subprocess.run(["ip", "netns", "del", self.ns])
 
@@ -84,36 +104,59 @@ class Resolver(unittest.TestCase):
                 self.assertEqual(m.finish()[0], 0)
 
 
-if __name__ == "__main__":
-    unittest.main()
+    def test_names_without_dns_stay_on_this_thread(self):
+        # (host, family) -> (addresses or errno, answered on this thread?)
+        cases = [
+            (("127.0.0.1", 0), ("[('127.0.0.1', 80)]", True)),
+            (("::1", 0), ("[('::1', 80, 0, 0)]", True)),
+            (("hosts.test", 0), ("[('10.1.2.3', 80)]", True)),
+            (("ALIAS.Test", 2), ("[('10.1.2.3', 80)]", True)),
+            (("localhost", 2), ("[('127.0.0.1', 80)]", True)),
+            # no IPv6 address in the file: glibc asks DNS (NXDOMAIN here)
+            (("hosts.test", 10), ("-2", False)),
+            # a line whose address glibc ignores, and a commented-out one
+            (("bad.test", 0), ("-2", False)),
+            (("commented.test", 0), ("-2", False)),
+            (("known.test", 2), ("[('10.9.8.7', 80)]", False)),
+        ]
+        for (host, family), (want, local) in cases:
+            with self.subTest(host=host, family=family):
+                m = Script(FIRMWARES[0], """
+                    import os, usocket as socket
+                    try:
+                        r = [a[-1] for a in socket.getaddrinfo(%r, 80, %d, socket.SOCK_STREAM)]
+                    except OSError as e:
+                        r = e.errno
+                    print("result", r, len(os.listdir("/proc/self/task")))
+                """ % (host, family), prefix=self.prefix)
+                result, threads = m.expect("result").rsplit(" ", 1)
+                self.assertEqual(result, want)
+                self.assertEqual(threads == "1", local, "threads: " + threads)
+                self.assertEqual(m.finish()[0], 0)
 
-
-class HelperThread(unittest.TestCase):
-    """Numeric addresses need no DNS: they are answered without glibc's
-    getaddrinfo_a helper thread, whose existence would make every later
-    libc call of the process pay for thread safety. A name does start it
-    (which shows the count below can see it)."""
-
-    def threads(self, m):
-        return len(os.listdir("/proc/%d/task" % m.proc.pid))
-
-    def test_numeric_lookups_stay_single_threaded(self):
+    def test_hosts_file_not_trusted_when_dns_comes_first(self):
+        # With DNS first, a name in /etc/hosts still waits for the DNS server,
+        # so the lookup must stay interruptible: this server never answers
+        # for silent-listed.test.
+        self.nsswitch("hosts: dns files")
         m = Script(FIRMWARES[0], """
-            import socket, time
-            socket.getaddrinfo("127.0.0.1", 80)
-            socket.getaddrinfo("::1", "http", 0, socket.SOCK_STREAM)
-            socket.getaddrinfo(None, 80, socket.AF_INET)
-            print("numeric")
-            time.sleep(0.5)
-            socket.getaddrinfo("localhost", 80)
-            print("name")
-            time.sleep(0.5)
-        """)
+            import usocket as socket
+            print("ready")
+            try:
+                socket.getaddrinfo("silent-listed.test", 80)
+                print("answered?")
+            except KeyboardInterrupt:
+                print("interrupted")
+        """, prefix=self.prefix)
         try:
-            m.expect("numeric")
-            self.assertEqual(self.threads(m), 1)
-            m.expect("name")
-            self.assertGreaterEqual(self.threads(m), 2)
+            m.expect("ready")
+            time.sleep(0.5)
+            m.proc.send_signal(signal.SIGINT)
+            m.expect("interrupted", timeout=5)
             self.assertEqual(m.finish()[0], 0)
         finally:
             m.kill()
+
+
+if __name__ == "__main__":
+    unittest.main()
