@@ -55,16 +55,24 @@
 // getaddrinfo results kept per call.
 #define USOCKET_GAI_MAX (16)
 
-typedef struct _socket_obj_t {
-    mp_obj_base_t base;
-    usocket_t sock;
-    // The last destination given as an (immutable) tuple, and the last
-    // source returned: a datagram loop sends to and hears from the same
-    // address, and parsing or formatting it each time is most of its cost.
+// The last destination given as an (immutable) tuple, and the last source
+// returned: a datagram loop sends to and hears from the same address, and
+// parsing or formatting it each time is most of its cost.
+typedef struct _socket_addr_cache_t {
     mp_obj_t to_obj;
     usocket_addr_t to_addr;
     mp_obj_t from_obj;
     usocket_addr_t from_addr;
+} socket_addr_cache_t;
+
+typedef struct _socket_obj_t {
+    mp_obj_base_t base;
+    usocket_t sock;
+    // Allocated by the first sendto/recvfrom, so that stream sockets stay
+    // small (48 bytes instead of 128 on unix): MicroPython's allocator looks
+    // for a run of free blocks from the heap's first free block on every
+    // allocation of more than one block, so every block counts.
+    socket_addr_cache_t *cache;
 } socket_obj_t;
 
 const mp_obj_type_t socket_type;
@@ -378,30 +386,50 @@ static mp_obj_t addr_to_obj(const usocket_addr_t *a) {
     return mp_obj_new_tuple(a->family == USOCKET_AF_INET6 ? 4 : 2, items);
 }
 
+// The socket's address cache, allocated on first use; NULL if the heap has
+// no room for it (the cache only saves work, so it is never an error).
+static socket_addr_cache_t *addr_cache(socket_obj_t *self) {
+    if (self->cache == NULL) {
+        self->cache = m_new_maybe(socket_addr_cache_t, 1);
+        if (self->cache != NULL) {
+            memset(self->cache, 0, sizeof(*self->cache));
+        }
+    }
+    return self->cache;
+}
+
 // addr_from_obj, remembering the result for the same tuple object (tuples
 // cannot change, so the same object means the same address).
 static void dest_addr(socket_obj_t *self, mp_obj_t o, usocket_addr_t *out) {
-    if (o == self->to_obj && o != MP_OBJ_NULL) {
-        *out = self->to_addr;
+    socket_addr_cache_t *cache = self->cache;
+    if (cache != NULL && o == cache->to_obj) {
+        *out = cache->to_addr;
         return;
     }
     // Only tuples (a list can change) of literal hosts (a name is looked up
     // again each time, as in CPython).
-    if (addr_from_obj(&self->sock, o, out) && mp_obj_is_type(o, &mp_type_tuple)) {
-        self->to_obj = o;
-        self->to_addr = *out;
+    if (addr_from_obj(&self->sock, o, out) && mp_obj_is_type(o, &mp_type_tuple)
+        && (cache = addr_cache(self)) != NULL) {
+        cache->to_obj = o;
+        cache->to_addr = *out;
     }
 }
 
 // addr_to_obj, returning the same tuple again when the address is the same
-// as last time (a tuple is immutable, so sharing it is safe).
+// as last time (a tuple is immutable, so sharing it is safe). The cache is
+// allocated before the data is received (see socket_recvfrom), so that
+// nothing but the tuple itself is allocated once a datagram was taken.
 static mp_obj_t source_addr(socket_obj_t *self, const usocket_addr_t *a) {
-    if (self->from_obj != MP_OBJ_NULL && memcmp(a, &self->from_addr, sizeof(*a)) == 0) {
-        return self->from_obj;
+    socket_addr_cache_t *cache = self->cache;
+    if (cache == NULL) {
+        return addr_to_obj(a);
     }
-    self->from_obj = addr_to_obj(a);
-    self->from_addr = *a;
-    return self->from_obj;
+    if (cache->from_obj != MP_OBJ_NULL && memcmp(a, &cache->from_addr, sizeof(*a)) == 0) {
+        return cache->from_obj;
+    }
+    cache->from_obj = addr_to_obj(a);
+    cache->from_addr = *a;
+    return cache->from_obj;
 }
 
 // A bytes object that takes over `data` (allocated with `alloc` bytes). Its
@@ -462,8 +490,7 @@ static uint32_t timeout_ms_from_obj(mp_obj_t t) {
 static socket_obj_t *socket_new(void) {
     socket_obj_t *o = mp_obj_malloc_with_finaliser(socket_obj_t, &socket_type);
     usocket_init_closed(&o->sock);
-    o->to_obj = MP_OBJ_NULL;
-    o->from_obj = MP_OBJ_NULL;
+    o->cache = NULL;
     return o;
 }
 
@@ -659,6 +686,7 @@ static mp_obj_t socket_recvfrom(size_t n_args, const mp_obj_t *args) {
     usocket_t *sock = get_sock(args[0]);
     size_t size = MIN(get_size(args[1], "bufsize"), USOCKET_RECV_MAX);
     int32_t flags = n_args > 2 ? get_int32(args[2]) : 0;
+    addr_cache(get_obj(args[0]));
     byte *buf = recv_buffer(&size);
     usocket_addr_t from;
     mp_int_t status;
@@ -704,6 +732,7 @@ static mp_obj_t socket_recvfrom_into(size_t n_args, const mp_obj_t *args) {
     mp_buffer_info_t buf;
     int32_t flags;
     into_args(n_args, args, &buf, &flags);
+    addr_cache(get_obj(args[0]));
     usocket_addr_t from;
     mp_int_t status;
     USOCKET_CALL(status, usocket_recvfrom(get_sock(args[0]), buf.buf, buf.len, flags, &from));
