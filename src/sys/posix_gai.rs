@@ -197,6 +197,7 @@ pub(super) fn answered_by_hosts_file(host: &[u8], family: i32) -> bool {
     answered_by_files(host, family, c"/etc/nsswitch.conf", c"/etc/hosts")
 }
 
+#[inline(never)]
 fn answered_by_files(host: &[u8], family: i32, nsswitch: &core::ffi::CStr, hosts: &core::ffi::CStr) -> bool {
     let (v4, v6) = match family {
         crate::consts::AF_UNSPEC => (true, true),
@@ -208,13 +209,13 @@ fn answered_by_files(host: &[u8], family: i32, nsswitch: &core::ffi::CStr, hosts
         return false;
     }
     // Without nsswitch.conf glibc asks DNS first ("dns [!UNAVAIL=return] files").
-    let files_first = scan_lines(nsswitch, |line| {
+    let files_first = scan_lines(nsswitch, &mut |line| {
         let mut words = words(line);
         (words.next() == Some(b"hosts:".as_slice()))
             .then(|| words.next() == Some(b"files".as_slice()) && !words.next().is_some_and(|w| w.starts_with(b"[")))
     });
     files_first == Some(true)
-        && scan_lines(hosts, |line| {
+        && scan_lines(hosts, &mut |line| {
             // "address name [alias ...]"; glibc ignores a line whose address
             // inet_pton does not take (parse_ipv4/parse_ipv6 are as strict).
             let mut words = words(line);
@@ -224,17 +225,33 @@ fn answered_by_files(host: &[u8], family: i32, nsswitch: &core::ffi::CStr, hosts
         }) == Some(true)
 }
 
-/// The words of a configuration line, without its `#` comment.
-fn words(line: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let text = line.split(|&c| c == b'#').next().unwrap_or(&[]);
-    text.split(|c| c.is_ascii_whitespace()).filter(|w| !w.is_empty())
+/// The words of a configuration line, up to its `#` comment.
+fn words(line: &[u8]) -> Words<'_> {
+    Words(line)
+}
+
+struct Words<'a>(&'a [u8]);
+
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let start = self.0.iter().position(|c| !c.is_ascii_whitespace())?;
+        let rest = self.0.get(start..)?;
+        let end = rest.iter().position(|&c| c.is_ascii_whitespace() || c == b'#').unwrap_or(rest.len());
+        let (word, tail) = rest.split_at_checked(end)?;
+        // A comment ends the line.
+        self.0 = if tail.first() == Some(&b'#') { &[] } else { tail };
+        (!word.is_empty()).then_some(word)
+    }
 }
 
 /// Calls `f` on each line of a file until it returns Some; None if it never
 /// does or the file cannot be read. Lines longer than the buffer are skipped.
 /// (No slice indexing: a failed bounds check would bring core::fmt's panic
 /// messages into the firmware.)
-fn scan_lines(path: &core::ffi::CStr, mut f: impl FnMut(&[u8]) -> Option<bool>) -> Option<bool> {
+#[inline(never)]
+fn scan_lines(path: &core::ffi::CStr, f: &mut dyn FnMut(&[u8]) -> Option<bool>) -> Option<bool> {
     // SAFETY: a NUL-terminated path; the descriptor is closed below.
     let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
     if fd < 0 {
@@ -321,7 +338,7 @@ mod tests {
         for text in [text.as_str(), text.trim_end_matches('\n')] {
             let path = file("lines", text);
             let mut seen = std::vec::Vec::new();
-            assert_eq!(scan_lines(&path, |l| { seen.push(l.to_vec()); None }), None);
+            assert_eq!(scan_lines(&path, &mut |l| { seen.push(l.to_vec()); None }), None);
             // Lines longer than the buffer are skipped; a final newline ends
             // with an empty piece, which is harmless.
             let want: std::vec::Vec<_> = text.split('\n').filter(|l| l.len() < 1024).map(|l| l.as_bytes().to_vec()).collect();
