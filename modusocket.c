@@ -69,9 +69,9 @@ typedef struct _socket_obj_t {
     mp_obj_base_t base;
     usocket_t sock;
     // Allocated by the first sendto/recvfrom, so that stream sockets stay
-    // small (48 bytes instead of 128 on unix): MicroPython's allocator looks
-    // for a run of free blocks from the heap's first free block on every
-    // allocation of more than one block, so every block counts.
+    // small (two 32-byte GC blocks on unix instead of four): MicroPython's
+    // allocator looks for a run of free blocks from the heap's first free
+    // block on every allocation of more than one block, so every block counts.
     socket_addr_cache_t *cache;
 } socket_obj_t;
 
