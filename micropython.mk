@@ -82,6 +82,15 @@ SRC_USERMOD_C += $(USOCKET_DIR)/aeabi_mem.c
 USOCKET_HIDE_SYMBOLS := --wildcard --localize-symbol='__*'
 endif
 CFLAGS_USERMOD += -I$(USOCKET_BUILD)/include -I$(USOCKET_DIR)
+# Bare metal builds the lwIP raw backend (unless USOCKET_BACKEND says
+# otherwise): the shim's qstr pass can then tell which constant names the
+# board defines (see modusocket.c) and leaves the others out.
+# (micropython.cmake leaves it out: every name gets a qstr there.)
+ifneq ($(filter %-none-eabi %-none-eabihf %-none-elf,$(USOCKET_RUST_TARGET)),)
+ifeq ($(filter-out lwip_raw,$(USOCKET_BACKEND)),)
+CFLAGS_USERMOD += -DUSOCKET_QSTR_LWIP_RAW=1
+endif
+endif
 # Ports put LDFLAGS before (bare metal) or after (unix) their objects, so the
 # archive may be scanned before the shim that calls it: naming one of its
 # symbols as undefined makes the linker take the core from it either way (with

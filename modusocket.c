@@ -22,7 +22,20 @@
 
 #ifdef NO_QSTR
 // MicroPython's qstr pass runs before the Rust build has generated usocket.h:
-// list every constant name here so its qstr exists.
+// list every constant name here so its qstr exists. For the lwIP raw
+// backend (the glue says when it builds that one) the names are defined by
+// the same headers build.rs evaluates them with, so only those get a qstr;
+// otherwise every name does (unused qstrs cost flash, never correctness).
+#if USOCKET_QSTR_LWIP_RAW
+#include "lwip/opt.h"
+#include "lwip/tcp.h"
+#include "lwip/udp.h"
+#include "lwip/ip.h"
+#include "src/sys/lwip_raw_consts.h"
+#define USOCKET_CONST_ALL (0)
+#else
+#define USOCKET_CONST_ALL (1)
+#endif
 #define USOCKET_CONST(name) MP_QSTR_##name
 #include "src/constants.h"
 #else

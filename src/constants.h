@@ -2,100 +2,253 @@
 //
 // This list is read twice: by build.rs, which evaluates every name with the
 // target's own headers (bindgen, so values match the platform the firmware
-// runs on), and by modusocket.c, whose qstr pass needs to see every name.
-// A name the platform does not define is simply left out of the module.
-// One name per line, in the form USOCKET_CONST(NAME).
+// runs on), and by modusocket.c, whose qstr pass needs to see every name the
+// module may export (it runs before build.rs has evaluated them). A name the
+// platform does not define is simply left out of the module; where the qstr
+// pass can tell (USOCKET_CONST_ALL is 0: it includes the headers build.rs
+// evaluates the names with), such a name gets no qstr either.
+// One name per line, in the form USOCKET_CONST(NAME), inside its guard.
 
 // Address families and socket types
+#if USOCKET_CONST_ALL || defined(AF_UNSPEC)
 USOCKET_CONST(AF_UNSPEC)
+#endif
+#if USOCKET_CONST_ALL || defined(AF_INET)
 USOCKET_CONST(AF_INET)
+#endif
+#if USOCKET_CONST_ALL || defined(AF_INET6)
 USOCKET_CONST(AF_INET6)
+#endif
+#if USOCKET_CONST_ALL || defined(SOCK_STREAM)
 USOCKET_CONST(SOCK_STREAM)
+#endif
+#if USOCKET_CONST_ALL || defined(SOCK_DGRAM)
 USOCKET_CONST(SOCK_DGRAM)
+#endif
+#if USOCKET_CONST_ALL || defined(SOCK_RAW)
 USOCKET_CONST(SOCK_RAW)
+#endif
 
 // Protocols
+#if USOCKET_CONST_ALL || defined(IPPROTO_IP)
 USOCKET_CONST(IPPROTO_IP)
+#endif
+#if USOCKET_CONST_ALL || defined(IPPROTO_ICMP)
 USOCKET_CONST(IPPROTO_ICMP)
+#endif
+#if USOCKET_CONST_ALL || defined(IPPROTO_TCP)
 USOCKET_CONST(IPPROTO_TCP)
+#endif
+#if USOCKET_CONST_ALL || defined(IPPROTO_UDP)
 USOCKET_CONST(IPPROTO_UDP)
+#endif
+#if USOCKET_CONST_ALL || defined(IPPROTO_IPV6)
 USOCKET_CONST(IPPROTO_IPV6)
+#endif
+#if USOCKET_CONST_ALL || defined(IPPROTO_ICMPV6)
 USOCKET_CONST(IPPROTO_ICMPV6)
+#endif
+#if USOCKET_CONST_ALL || defined(IPPROTO_RAW)
 USOCKET_CONST(IPPROTO_RAW)
+#endif
 
 // Socket-level options
+#if USOCKET_CONST_ALL || defined(SOL_SOCKET)
 USOCKET_CONST(SOL_SOCKET)
+#endif
+#if USOCKET_CONST_ALL || defined(SO_REUSEADDR)
 USOCKET_CONST(SO_REUSEADDR)
+#endif
+#if USOCKET_CONST_ALL || defined(SO_REUSEPORT)
 USOCKET_CONST(SO_REUSEPORT)
+#endif
+#if USOCKET_CONST_ALL || defined(SO_BROADCAST)
 USOCKET_CONST(SO_BROADCAST)
+#endif
+#if USOCKET_CONST_ALL || defined(SO_KEEPALIVE)
 USOCKET_CONST(SO_KEEPALIVE)
+#endif
+#if USOCKET_CONST_ALL || defined(SO_ERROR)
 USOCKET_CONST(SO_ERROR)
+#endif
+#if USOCKET_CONST_ALL || defined(SO_LINGER)
 USOCKET_CONST(SO_LINGER)
+#endif
+#if USOCKET_CONST_ALL || defined(SO_RCVBUF)
 USOCKET_CONST(SO_RCVBUF)
+#endif
+#if USOCKET_CONST_ALL || defined(SO_SNDBUF)
 USOCKET_CONST(SO_SNDBUF)
+#endif
+#if USOCKET_CONST_ALL || defined(SO_RCVLOWAT)
 USOCKET_CONST(SO_RCVLOWAT)
+#endif
+#if USOCKET_CONST_ALL || defined(SO_SNDLOWAT)
 USOCKET_CONST(SO_SNDLOWAT)
+#endif
+#if USOCKET_CONST_ALL || defined(SO_RCVTIMEO)
 USOCKET_CONST(SO_RCVTIMEO)
+#endif
+#if USOCKET_CONST_ALL || defined(SO_SNDTIMEO)
 USOCKET_CONST(SO_SNDTIMEO)
+#endif
+#if USOCKET_CONST_ALL || defined(SO_TYPE)
 USOCKET_CONST(SO_TYPE)
+#endif
+#if USOCKET_CONST_ALL || defined(SO_DONTROUTE)
 USOCKET_CONST(SO_DONTROUTE)
+#endif
+#if USOCKET_CONST_ALL || defined(SO_OOBINLINE)
 USOCKET_CONST(SO_OOBINLINE)
+#endif
+#if USOCKET_CONST_ALL || defined(SO_ACCEPTCONN)
 USOCKET_CONST(SO_ACCEPTCONN)
+#endif
+#if USOCKET_CONST_ALL || defined(SO_BINDTODEVICE)
 USOCKET_CONST(SO_BINDTODEVICE)
+#endif
 
 // TCP options
+#if USOCKET_CONST_ALL || defined(TCP_NODELAY)
 USOCKET_CONST(TCP_NODELAY)
+#endif
+#if USOCKET_CONST_ALL || defined(TCP_MAXSEG)
 USOCKET_CONST(TCP_MAXSEG)
+#endif
+#if USOCKET_CONST_ALL || defined(TCP_KEEPIDLE)
 USOCKET_CONST(TCP_KEEPIDLE)
+#endif
+#if USOCKET_CONST_ALL || defined(TCP_KEEPINTVL)
 USOCKET_CONST(TCP_KEEPINTVL)
+#endif
+#if USOCKET_CONST_ALL || defined(TCP_KEEPCNT)
 USOCKET_CONST(TCP_KEEPCNT)
+#endif
 
 // IPv4 options
+#if USOCKET_CONST_ALL || defined(IP_TOS)
 USOCKET_CONST(IP_TOS)
+#endif
+#if USOCKET_CONST_ALL || defined(IP_TTL)
 USOCKET_CONST(IP_TTL)
+#endif
+#if USOCKET_CONST_ALL || defined(IP_MULTICAST_IF)
 USOCKET_CONST(IP_MULTICAST_IF)
+#endif
+#if USOCKET_CONST_ALL || defined(IP_MULTICAST_TTL)
 USOCKET_CONST(IP_MULTICAST_TTL)
+#endif
+#if USOCKET_CONST_ALL || defined(IP_MULTICAST_LOOP)
 USOCKET_CONST(IP_MULTICAST_LOOP)
+#endif
+#if USOCKET_CONST_ALL || defined(IP_ADD_MEMBERSHIP)
 USOCKET_CONST(IP_ADD_MEMBERSHIP)
+#endif
+#if USOCKET_CONST_ALL || defined(IP_DROP_MEMBERSHIP)
 USOCKET_CONST(IP_DROP_MEMBERSHIP)
+#endif
 
 // IPv6 options
+#if USOCKET_CONST_ALL || defined(IPV6_V6ONLY)
 USOCKET_CONST(IPV6_V6ONLY)
+#endif
+#if USOCKET_CONST_ALL || defined(IPV6_UNICAST_HOPS)
 USOCKET_CONST(IPV6_UNICAST_HOPS)
+#endif
+#if USOCKET_CONST_ALL || defined(IPV6_MULTICAST_IF)
 USOCKET_CONST(IPV6_MULTICAST_IF)
+#endif
+#if USOCKET_CONST_ALL || defined(IPV6_MULTICAST_HOPS)
 USOCKET_CONST(IPV6_MULTICAST_HOPS)
+#endif
+#if USOCKET_CONST_ALL || defined(IPV6_MULTICAST_LOOP)
 USOCKET_CONST(IPV6_MULTICAST_LOOP)
+#endif
+#if USOCKET_CONST_ALL || defined(IPV6_JOIN_GROUP)
 USOCKET_CONST(IPV6_JOIN_GROUP)
+#endif
+#if USOCKET_CONST_ALL || defined(IPV6_LEAVE_GROUP)
 USOCKET_CONST(IPV6_LEAVE_GROUP)
+#endif
 
 // send/recv flags
+#if USOCKET_CONST_ALL || defined(MSG_OOB)
 USOCKET_CONST(MSG_OOB)
+#endif
+#if USOCKET_CONST_ALL || defined(MSG_PEEK)
 USOCKET_CONST(MSG_PEEK)
+#endif
+#if USOCKET_CONST_ALL || defined(MSG_DONTROUTE)
 USOCKET_CONST(MSG_DONTROUTE)
+#endif
+#if USOCKET_CONST_ALL || defined(MSG_DONTWAIT)
 USOCKET_CONST(MSG_DONTWAIT)
+#endif
+#if USOCKET_CONST_ALL || defined(MSG_WAITALL)
 USOCKET_CONST(MSG_WAITALL)
+#endif
+#if USOCKET_CONST_ALL || defined(MSG_TRUNC)
 USOCKET_CONST(MSG_TRUNC)
+#endif
 
 // shutdown(how)
+#if USOCKET_CONST_ALL || defined(SHUT_RD)
 USOCKET_CONST(SHUT_RD)
+#endif
+#if USOCKET_CONST_ALL || defined(SHUT_WR)
 USOCKET_CONST(SHUT_WR)
+#endif
+#if USOCKET_CONST_ALL || defined(SHUT_RDWR)
 USOCKET_CONST(SHUT_RDWR)
+#endif
 
 // getaddrinfo flags and errors
+#if USOCKET_CONST_ALL || defined(AI_PASSIVE)
 USOCKET_CONST(AI_PASSIVE)
+#endif
+#if USOCKET_CONST_ALL || defined(AI_CANONNAME)
 USOCKET_CONST(AI_CANONNAME)
+#endif
+#if USOCKET_CONST_ALL || defined(AI_NUMERICHOST)
 USOCKET_CONST(AI_NUMERICHOST)
+#endif
+#if USOCKET_CONST_ALL || defined(AI_NUMERICSERV)
 USOCKET_CONST(AI_NUMERICSERV)
+#endif
+#if USOCKET_CONST_ALL || defined(AI_V4MAPPED)
 USOCKET_CONST(AI_V4MAPPED)
+#endif
+#if USOCKET_CONST_ALL || defined(AI_ALL)
 USOCKET_CONST(AI_ALL)
+#endif
+#if USOCKET_CONST_ALL || defined(AI_ADDRCONFIG)
 USOCKET_CONST(AI_ADDRCONFIG)
+#endif
+#if USOCKET_CONST_ALL || defined(EAI_AGAIN)
 USOCKET_CONST(EAI_AGAIN)
+#endif
+#if USOCKET_CONST_ALL || defined(EAI_BADFLAGS)
 USOCKET_CONST(EAI_BADFLAGS)
+#endif
+#if USOCKET_CONST_ALL || defined(EAI_FAIL)
 USOCKET_CONST(EAI_FAIL)
+#endif
+#if USOCKET_CONST_ALL || defined(EAI_FAMILY)
 USOCKET_CONST(EAI_FAMILY)
+#endif
+#if USOCKET_CONST_ALL || defined(EAI_MEMORY)
 USOCKET_CONST(EAI_MEMORY)
+#endif
+#if USOCKET_CONST_ALL || defined(EAI_NONAME)
 USOCKET_CONST(EAI_NONAME)
+#endif
+#if USOCKET_CONST_ALL || defined(EAI_SERVICE)
 USOCKET_CONST(EAI_SERVICE)
+#endif
+#if USOCKET_CONST_ALL || defined(EAI_SOCKTYPE)
 USOCKET_CONST(EAI_SOCKTYPE)
+#endif
 
+#if USOCKET_CONST_ALL || defined(SOMAXCONN)
 USOCKET_CONST(SOMAXCONN)
+#endif
