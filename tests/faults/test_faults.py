@@ -14,7 +14,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
-from mpy import FIRMWARES, Script  # noqa: E402
+from mpy import FIRMWARES, Script, echo_until_closed  # noqa: E402
 
 FIRMWARE = FIRMWARES[0]
 # Linux's numbers, which the unix port uses
@@ -67,11 +67,7 @@ class EchoPeer:
                 self.silent.append(c.dup())
                 return
             c.sendall(first)
-            while True:
-                d = c.recv(65536)
-                if not d:
-                    return
-                c.sendall(d)
+            echo_until_closed(c)
 
     def serve_udp(self):
         while True:

@@ -86,6 +86,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+def echo_until_closed(sock):
+    """Sends back everything a CPython peer socket receives until the other
+    end closes."""
+    while True:
+        data = sock.recv(65536)
+        if not data:
+            return
+        sock.sendall(data)
+
+
 def concurrently(n, client):
     """Runs client(0) ... client(n-1) in n threads at once; returns their
     results in order and the exceptions they raised (as reprs)."""

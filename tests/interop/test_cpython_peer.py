@@ -6,7 +6,7 @@ import socket
 import threading
 import unittest
 
-from mpy import FIRMWARES, Script, TIMEOUT
+from mpy import FIRMWARES, Script, TIMEOUT, echo_until_closed
 
 FAMILIES = [(socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")]
 SIZE = 1 << 20
@@ -24,11 +24,7 @@ def cpython_echo_server(family, host):
             s, _ = l.accept()
             with s:
                 s.settimeout(TIMEOUT)
-                while True:
-                    data = s.recv(65536)
-                    if not data:
-                        break
-                    s.sendall(data)
+                echo_until_closed(s)
 
     t = threading.Thread(target=serve, daemon=True)
     t.start()
