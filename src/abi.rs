@@ -77,7 +77,7 @@ unsafe fn bytes_mut<'a>(p: *mut u8, len: usize) -> &'a mut [u8] {
 pub unsafe extern "C" fn usocket_init_closed(s: *mut Socket) {
     // SAFETY: s points at writable memory for a usocket_t; ptr::write does
     // not read (or drop) what was there, which may be anything.
-    unsafe { core::ptr::write(s, Socket::CLOSED) }
+    unsafe { core::ptr::write(s, Socket::closed()) }
 }
 
 /// Opens a socket into `s` (which must be closed). Status.

@@ -185,7 +185,7 @@ fn parse_groups(text: &[u8], out: &mut [u8; 16], v4_tail_ok: bool) -> Option<usi
     let mut groups = text.split(|&c| c == b':').peekable();
     while let Some(g) = groups.next() {
         let last = groups.peek().is_none();
-        if last && v4_tail_ok && g.contains(&b'.') {
+        if last && v4_tail_ok && g.iter().any(|&c| c == b'.') {
             let v4 = parse_ipv4(g)?;
             out.get_mut(n..n + 4)?.copy_from_slice(&v4);
             return Some(n + 4);

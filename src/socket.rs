@@ -54,22 +54,57 @@ const GUARD_CLOSED: u32 = 1;
 /// `guard` increment for one operation in progress.
 const GUARD_ONE: u32 = 2;
 
+/// One try of an operation that may wait, as [`Socket::run`] repeats it
+/// (the backend call and its arguments).
+enum Attempt<'a> {
+    Accept(&'a mut SockAddr, &'a mut Option<sys::State>),
+    Recv(&'a mut [u8], i32),
+    RecvFrom(&'a mut [u8], i32, &'a mut SockAddr),
+    Send(&'a [u8], i32),
+    SendTo(&'a [u8], i32, &'a SockAddr),
+}
+
+impl Attempt<'_> {
+    fn interest(&self) -> Interest {
+        match self {
+            Attempt::Accept(..) | Attempt::Recv(..) | Attempt::RecvFrom(..) => Interest::Read,
+            Attempt::Send(..) | Attempt::SendTo(..) => Interest::Write,
+        }
+    }
+
+    /// The backend call, once; "would block" is the backend's error.
+    fn once(&mut self, st: &mut sys::State) -> Result<usize> {
+        match self {
+            Attempt::Accept(peer, accepted) => {
+                **accepted = Some(sys::accept(st, peer)?);
+                Ok(0)
+            }
+            Attempt::Recv(buf, flags) => sys::recv(st, buf, *flags),
+            Attempt::RecvFrom(buf, flags, from) => sys::recvfrom(st, buf, *flags, from),
+            Attempt::Send(buf, flags) => sys::send(st, buf, *flags),
+            Attempt::SendTo(buf, flags, to) => sys::sendto(st, buf, *flags, to),
+        }
+    }
+}
+
 impl Socket {
     /// A socket that is already closed: what C's freshly allocated object holds
     /// until open/accept succeeds, so its finaliser never closes a stray handle.
-    pub(crate) const CLOSED: Socket = Socket {
-        sys: sys::State::CLOSED,
-        family: 0,
-        sock_type: 0,
-        proto: 0,
-        timeout_ms: Timeout::RAW_BLOCK,
-        flags: 0,
-        guard: 0,
-    };
+    pub(crate) fn closed() -> Socket {
+        Socket {
+            sys: sys::State::closed(),
+            family: 0,
+            sock_type: 0,
+            proto: 0,
+            timeout_ms: Timeout::RAW_BLOCK,
+            flags: 0,
+            guard: 0,
+        }
+    }
 
     pub fn open(family: i32, sock_type: i32, proto: i32) -> Result<Socket> {
         let sys = sys::open(family, sock_type, proto)?;
-        Ok(Socket { sys, family, sock_type, proto, ..Socket::CLOSED })
+        Ok(Socket { sys, family, sock_type, proto, ..Socket::closed() })
     }
 
     pub fn is_open(&self) -> bool {
@@ -192,16 +227,12 @@ impl Socket {
     /// MicroPython has something pending (Ctrl-C): then `EINTR` goes back to C,
     /// which runs it. Callers hold the socket as an operation in progress.
     ///
-    /// `attempt` is a trait object, not a generic: one copy of this loop serves
-    /// every operation (flash matters more than an indirect call here).
+    /// `attempt` is data, not a closure: one copy of this loop serves every
+    /// operation, with no trait-object vtables (each costs a table plus, in a
+    /// position-independent firmware, a relocation per entry).
     #[inline(never)]
-    fn run(
-        &mut self,
-        interest: Interest,
-        dont_wait: bool,
-        deadline: &mut Option<Deadline>,
-        attempt: &mut dyn FnMut(&mut sys::State) -> Result<usize>,
-    ) -> Result<usize> {
+    fn run(&mut self, dont_wait: bool, deadline: &mut Option<Deadline>, attempt: &mut Attempt) -> Result<usize> {
+        let interest = attempt.interest();
         let timeout = if dont_wait { Timeout::NonBlocking } else { self.timeout() };
         let kernel_blocks = sys::HAS_BLOCKING_CALLS && !dont_wait && !self.flags().contains(Flags::FD_NONBLOCKING);
         loop {
@@ -211,7 +242,7 @@ impl Socket {
             if kernel_blocks && hooks::pending() {
                 return Err(Errno::EINTR);
             }
-            let r = if kernel_blocks { hooks::without_gil(|| attempt(&mut self.sys)) } else { attempt(&mut self.sys) };
+            let r = if kernel_blocks { hooks::without_gil(|| attempt.once(&mut self.sys)) } else { attempt.once(&mut self.sys) };
             match r {
                 Err(Errno::EINTR) => {
                     if hooks::pending() {
@@ -256,14 +287,9 @@ impl Socket {
     /// listener's timeout (CPython's rule; modlwip's inheritance is a bug).
     pub fn accept(&mut self, peer: &mut SockAddr) -> Result<Socket> {
         let mut accepted = None;
-        self.op(|s| {
-            s.run(Interest::Read, false, &mut None, &mut |st| {
-                accepted = Some(sys::accept(st, peer)?);
-                Ok(0)
-            })
-        })?;
+        self.op(|s| s.run(false, &mut None, &mut Attempt::Accept(peer, &mut accepted)))?;
         let sys = accepted.ok_or(Errno::EAGAIN)?;
-        Ok(Socket { sys, family: self.family, sock_type: self.sock_type, proto: self.proto, ..Socket::CLOSED })
+        Ok(Socket { sys, family: self.family, sock_type: self.sock_type, proto: self.proto, ..Socket::closed() })
     }
 
     /// Connects under the timeout rule: timeout 0 gives `EINPROGRESS` (finish
@@ -319,7 +345,7 @@ impl Socket {
     }
 
     pub fn send(&mut self, buf: &[u8], flags: i32) -> Result<usize> {
-        self.op(|s| s.run(Interest::Write, Self::dont_wait(flags), &mut None, &mut |st| sys::send(st, buf, flags)))
+        self.op(|s| s.run(Self::dont_wait(flags), &mut None, &mut Attempt::Send(buf, flags)))
     }
 
     /// Sends everything; the timeout covers the whole call. `sent` counts the
@@ -330,14 +356,14 @@ impl Socket {
             let mut deadline = None;
             while *sent < buf.len() {
                 let rest = &buf[*sent..];
-                *sent += s.run(Interest::Write, Self::dont_wait(flags), &mut deadline, &mut |st| sys::send(st, rest, flags))?;
+                *sent += s.run(Self::dont_wait(flags), &mut deadline, &mut Attempt::Send(rest, flags))?;
             }
             Ok(())
         })
     }
 
     pub fn send_to(&mut self, buf: &[u8], flags: i32, to: &SockAddr) -> Result<usize> {
-        self.op(|s| s.run(Interest::Write, Self::dont_wait(flags), &mut None, &mut |st| sys::sendto(st, buf, flags, to)))
+        self.op(|s| s.run(Self::dont_wait(flags), &mut None, &mut Attempt::SendTo(buf, flags, to)))
     }
 
     /// Returns 0 at end of stream (the peer closed), every time it is called.
@@ -348,14 +374,12 @@ impl Socket {
             self.check_open()?;
             return Ok(0);
         }
-        let n = self.op(|s| s.run(Interest::Read, Self::dont_wait(flags), &mut None, &mut |st| sys::recv(st, buf, flags)))?;
+        let n = self.op(|s| s.run(Self::dont_wait(flags), &mut None, &mut Attempt::Recv(buf, flags)))?;
         self.not_woken_by_close(n)
     }
 
     pub fn recv_from(&mut self, buf: &mut [u8], flags: i32, from: &mut SockAddr) -> Result<usize> {
-        let n = self.op(|s| {
-            s.run(Interest::Read, Self::dont_wait(flags), &mut None, &mut |st| sys::recvfrom(st, buf, flags, from))
-        })?;
+        let n = self.op(|s| s.run(Self::dont_wait(flags), &mut None, &mut Attempt::RecvFrom(buf, flags, from)))?;
         self.not_woken_by_close(n)
     }
 

@@ -92,25 +92,16 @@ pub struct State {
     pub udpq: [Datagram; USOCKET_LWIP_UDP_QUEUE],
 }
 
-const EMPTY_DATAGRAM: Datagram = Datagram { p: ptr::null_mut(), from: SockAddr::zeroed() };
 
 impl State {
-    pub(crate) const CLOSED: State = State {
-        pcb: ptr::null_mut(),
-        kind: KIND_NONE,
-        conn: CONN_NEW,
-        flags: 0,
-        family_v6: 0,
-        error: 0,
-        rx: ptr::null_mut(),
-        aq_head: 0,
-        aq_len: 0,
-        aq_cap: 0,
-        uq_head: 0,
-        uq_len: 0,
-        acceptq: [ptr::null_mut(); USOCKET_LWIP_ACCEPT_MAX],
-        udpq: [EMPTY_DATAGRAM; USOCKET_LWIP_UDP_QUEUE],
-    };
+    /// The closed state: all zero bytes (null pointers, KIND_NONE, CONN_NEW,
+    /// empty queues). Built at run time: a `const` of this struct (it has
+    /// padding) compiles to a copy of a 200-byte template kept in flash.
+    pub(crate) fn closed() -> State {
+        // SAFETY: every field is a raw pointer, an integer or an array of
+        // them, for which all-zero bytes are valid; zero is the closed state.
+        unsafe { core::mem::zeroed() }
+    }
 
     /// Open from socket() until close(), even after the connection failed.
     pub fn is_open(&self) -> bool {
@@ -366,7 +357,7 @@ pub fn open(family: i32, sock_type: i32, _proto: i32) -> Result<State> {
     if pcb.is_null() {
         return Err(Errno::ENOMEM);
     }
-    Ok(State { pcb, kind, family_v6: v6 as u8, ..State::CLOSED })
+    Ok(State { pcb, kind, family_v6: v6 as u8, ..State::closed() })
 }
 
 /// Called once the State is at its final address (inside the MicroPython
@@ -448,7 +439,7 @@ pub fn close(st: &mut State) {
         }
         _ => {}
     }
-    *st = State::CLOSED;
+    *st = State::closed();
 }
 
 /// Wakes operations waiting in this socket (another thread is closing it):
@@ -529,7 +520,7 @@ pub fn accept(st: &mut State, peer: &mut SockAddr) -> Result<State> {
             tcp_err(pcb, None);
             *peer = from_ip(&(*pcb).remote_ip, (*pcb).remote_port);
         }
-        return Ok(State { pcb: pcb.cast(), kind: KIND_TCP, conn: CONN_CONNECTED, family_v6: st.family_v6, ..State::CLOSED });
+        return Ok(State { pcb: pcb.cast(), kind: KIND_TCP, conn: CONN_CONNECTED, family_v6: st.family_v6, ..State::closed() });
     }
     Err(Errno::EAGAIN)
 }
@@ -1141,16 +1132,21 @@ pub fn resolve(
     Ok(n)
 }
 
-/// Messages for the module's EAI codes (lwIP has no gai_strerror).
+/// Messages for the module's EAI codes (lwIP has no gai_strerror), in one
+/// `static`: string literals would share a merged-strings section with the
+/// paths in core's panic locations, which then could not be dropped.
+static GAI_MESSAGES: [u8; 115] = *b"Name or service not known\0Servname not supported\0\
+Address family not supported\0Out of memory\0Name resolution failed\0";
+
 pub fn gai_message(code: i32) -> *const u8 {
-    let msg: &'static [u8] = match code {
-        consts::EAI_NONAME => b"Name or service not known\0",
-        consts::EAI_SERVICE => b"Servname not supported\0",
-        consts::EAI_FAMILY => b"Address family not supported\0",
-        consts::EAI_MEMORY => b"Out of memory\0",
-        _ => b"Name resolution failed\0",
+    let at = match code {
+        consts::EAI_NONAME => 0,
+        consts::EAI_SERVICE => 26,
+        consts::EAI_FAMILY => 49,
+        consts::EAI_MEMORY => 78,
+        _ => 92,
     };
-    msg.as_ptr()
+    GAI_MESSAGES.get(at..).unwrap_or(&[0]).as_ptr()
 }
 
 /// The module reports EAI codes negative; lwIP's are positive.

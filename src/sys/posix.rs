@@ -95,7 +95,9 @@ const SEND_FLAGS: c::c_int = libc::MSG_NOSIGNAL; // EPIPE, never SIGPIPE
 const SEND_FLAGS: c::c_int = 0; // lwIP raises no SIGPIPE
 
 impl State {
-    pub(crate) const CLOSED: State = State { fd: -1, events: 0 };
+    pub(crate) fn closed() -> State {
+        State { fd: -1, events: 0 }
+    }
 
     pub fn is_open(&self) -> bool {
         self.fd >= 0
@@ -511,7 +513,8 @@ const HOST_MAX: usize = 256;
 const SERVICE_MAX: usize = 32;
 
 fn c_string<'a>(text: &[u8], buf: &'a mut [u8]) -> core::result::Result<*const c::c_char, ()> {
-    if text.len() >= buf.len() || text.contains(&0) {
+    // (`any`, not `contains`: that one brings in core's 200-byte memchr.)
+    if text.len() >= buf.len() || text.iter().any(|&c| c == 0) {
         return Err(());
     }
     buf[..text.len()].copy_from_slice(text);

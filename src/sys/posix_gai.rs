@@ -8,6 +8,7 @@
 //! (glibc writes into it when done); a later lookup frees it. No heap.
 
 use core::cell::UnsafeCell;
+use core::ffi::CStr;
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicU8, Ordering};
 
@@ -194,11 +195,19 @@ pub(super) fn lookup(
 /// the answer is not certain this says false, and the lookup stays
 /// interruptible.
 pub(super) fn answered_by_hosts_file(host: &[u8], family: i32) -> bool {
-    answered_by_files(host, family, c"/etc/nsswitch.conf", c"/etc/hosts")
+    // SAFETY: each ends with its only NUL.
+    let (nsswitch, hosts) =
+        unsafe { (CStr::from_bytes_with_nul_unchecked(&NSSWITCH_CONF), CStr::from_bytes_with_nul_unchecked(&HOSTS)) };
+    answered_by_files(host, family, nsswitch, hosts)
 }
 
+// Statics, not literals: literals share a merged-strings section with the
+// paths of core's panic locations, which then stay in the firmware too.
+static NSSWITCH_CONF: [u8; 19] = *b"/etc/nsswitch.conf\0";
+static HOSTS: [u8; 11] = *b"/etc/hosts\0";
+
 #[inline(never)]
-fn answered_by_files(host: &[u8], family: i32, nsswitch: &core::ffi::CStr, hosts: &core::ffi::CStr) -> bool {
+fn answered_by_files(host: &[u8], family: i32, nsswitch: &CStr, hosts: &CStr) -> bool {
     let (v4, v6) = match family {
         crate::consts::AF_UNSPEC => (true, true),
         crate::consts::AF_INET => (true, false),
@@ -209,20 +218,44 @@ fn answered_by_files(host: &[u8], family: i32, nsswitch: &core::ffi::CStr, hosts
         return false;
     }
     // Without nsswitch.conf glibc asks DNS first ("dns [!UNAVAIL=return] files").
-    let files_first = scan_lines(nsswitch, &mut |line| {
+    scan_lines(nsswitch, &mut Wanted::FilesFirst) == Some(true)
+        && scan_lines(hosts, &mut Wanted::Host { name: host, v4, v6 }) == Some(true)
+}
+
+/// What [`scan_lines`] looks for, line by line. (Data, not a closure: a
+/// trait object would add its tables, and relocations, to the firmware.)
+enum Wanted<'a> {
+    /// nsswitch.conf: whether its `hosts:` line asks `files` first.
+    FilesFirst,
+    /// /etc/hosts: a line naming `name` with an address of a family asked for.
+    Host { name: &'a [u8], v4: bool, v6: bool },
+    /// Every line, collected (the tests').
+    #[cfg(test)]
+    Every(std::vec::Vec<std::vec::Vec<u8>>),
+}
+
+impl Wanted<'_> {
+    /// Some(answer) ends the scan.
+    fn line(&mut self, line: &[u8]) -> Option<bool> {
         let mut words = words(line);
-        (words.next() == Some(b"hosts:".as_slice()))
-            .then(|| words.next() == Some(b"files".as_slice()) && !words.next().is_some_and(|w| w.starts_with(b"[")))
-    });
-    files_first == Some(true)
-        && scan_lines(hosts, &mut |line| {
+        match self {
+            Wanted::FilesFirst => (words.next() == Some(b"hosts:".as_slice()))
+                .then(|| words.next() == Some(b"files".as_slice()) && !words.next().is_some_and(|w| w.starts_with(b"["))),
             // "address name [alias ...]"; glibc ignores a line whose address
             // inet_pton does not take (parse_ipv4/parse_ipv6 are as strict).
-            let mut words = words(line);
-            let addr = words.next()?;
-            let usable = (v4 && crate::addr::parse_ipv4(addr).is_some()) || (v6 && crate::addr::parse_ipv6(addr).is_some());
-            (usable && words.any(|name| name.eq_ignore_ascii_case(host))).then_some(true)
-        }) == Some(true)
+            Wanted::Host { name, v4, v6 } => {
+                let addr = words.next()?;
+                let usable =
+                    (*v4 && crate::addr::parse_ipv4(addr).is_some()) || (*v6 && crate::addr::parse_ipv6(addr).is_some());
+                (usable && words.any(|w| w.eq_ignore_ascii_case(name))).then_some(true)
+            }
+            #[cfg(test)]
+            Wanted::Every(seen) => {
+                seen.push(line.to_vec());
+                None
+            }
+        }
+    }
 }
 
 /// The words of a configuration line, up to its `#` comment.
@@ -251,7 +284,7 @@ impl<'a> Iterator for Words<'a> {
 /// (No slice indexing: a failed bounds check would bring core::fmt's panic
 /// messages into the firmware.)
 #[inline(never)]
-fn scan_lines(path: &core::ffi::CStr, f: &mut dyn FnMut(&[u8]) -> Option<bool>) -> Option<bool> {
+fn scan_lines(path: &CStr, wanted: &mut Wanted) -> Option<bool> {
     // SAFETY: a NUL-terminated path; the descriptor is closed below.
     let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
     if fd < 0 {
@@ -281,7 +314,7 @@ fn scan_lines(path: &core::ffi::CStr, f: &mut dyn FnMut(&[u8]) -> Option<bool>) 
                 break;
             }
             if !skipping {
-                found = f(piece);
+                found = wanted.line(piece);
                 if found.is_some() {
                     break;
                 }
@@ -337,8 +370,9 @@ mod tests {
         }
         for text in [text.as_str(), text.trim_end_matches('\n')] {
             let path = file("lines", text);
-            let mut seen = std::vec::Vec::new();
-            assert_eq!(scan_lines(&path, &mut |l| { seen.push(l.to_vec()); None }), None);
+            let mut every = Wanted::Every(std::vec::Vec::new());
+            assert_eq!(scan_lines(&path, &mut every), None);
+            let Wanted::Every(seen) = every else { unreachable!() };
             // Lines longer than the buffer are skipped; a final newline ends
             // with an empty piece, which is harmless.
             let want: std::vec::Vec<_> = text.split('\n').filter(|l| l.len() < 1024).map(|l| l.as_bytes().to_vec()).collect();
