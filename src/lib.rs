@@ -2,7 +2,7 @@
 //!
 //! Layers, from the bottom:
 //! - [`sys`]: the only code that talks to a network stack (one file per backend).
-//! - [`addr`], [`timeout`], [`errno`], [`poll`]: plain data and rules, unit tested.
+//! - [`addr`], [`ip_text`], [`timeout`], [`errno`], [`poll`]: plain data and rules, unit tested.
 //! - [`socket`]: the socket state and every operation, written once on top of the
 //!   backend's non-blocking primitives and its `wait`.
 //! - [`abi`]: the extern "C" functions the C shim (modusocket.c) calls. They never
@@ -21,6 +21,9 @@ pub mod addr;
 pub mod consts;
 pub mod errno;
 pub mod hooks;
+// Unused on the posix backend, which takes the C library's (see addr.rs).
+#[cfg_attr(all(usocket_backend = "posix", not(any(test, fuzzing))), allow(dead_code))]
+pub mod ip_text;
 pub mod poll;
 pub mod socket;
 pub mod sys;

@@ -1,8 +1,9 @@
 //! Fuzzes the address parsers and formatters with arbitrary bytes, checking
 //! them against Rust's std parsers and against each other: a numeric address
 //! must parse exactly when std's does, format back to text that parses to the
-//! same bytes, and never panic. Raw sockaddr bytes must decode to exactly the
-//! fields they hold, or be refused.
+//! same bytes, and never panic; and they must agree with the C library's
+//! inet_pton / inet_ntop, which the posix firmware uses in their place. Raw
+//! sockaddr bytes must decode to exactly the fields they hold, or be refused.
 #![no_main]
 
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -10,6 +11,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use libfuzzer_sys::fuzz_target;
 use usocket::addr::{self, SockAddr};
 use usocket::consts::{AF_INET, AF_INET6};
+use usocket::sys::ip_text as libc_text;
 
 // The core calls these MicroPython hooks; there is no MicroPython here.
 #[no_mangle]
@@ -46,7 +48,12 @@ fuzz_target!(|data: &[u8]| {
         let mut buf = [0u8; 46];
         let n = addr::format_ipv6(&ip, &mut buf);
         assert_eq!(addr::parse_ipv6(&buf[..n]), Some(ip));
+        let mut theirs = [0u8; 46];
+        let m = libc_text::format_ipv6(&ip, &mut theirs);
+        assert_eq!(&buf[..n], &theirs[..m]);
     }
+    assert_eq!(v4, libc_text::parse_ipv4(data));
+    assert_eq!(v6, libc_text::parse_ipv6(data));
 
     // Packed forms of any length, both families, and a 16-byte view.
     let mut out = [0u8; 46];

@@ -27,6 +27,8 @@ mod c;
 #[cfg(usocket_backend = "lwip_socket")]
 #[path = "posix_lwip.rs"]
 mod c;
+#[cfg(usocket_backend = "posix")]
+pub use c::ip_text;
 
 // The core hands errno values straight to MicroPython, which is right only
 // when the port's errno *is* the C library's (MICROPY_USE_INTERNAL_ERRNO=0);

@@ -62,3 +62,57 @@ pub fn gai_strerror(code: c_int) -> *const u8 {
     // SAFETY: gai_strerror returns a static NUL-terminated string for any code.
     unsafe { libc::gai_strerror(code) }.cast()
 }
+
+/// IPv4/IPv6 text by the C library's inet_pton / inet_ntop: the rules CPython
+/// follows, at no flash cost (src/ip_text.rs has the same four functions for
+/// stacks without them).
+pub mod ip_text {
+    use crate::addr::ADDR_TEXT_MAX;
+    use libc::{c_char, c_int, c_void, socklen_t};
+
+    // POSIX, in every C library; the libc crate does not declare them.
+    extern "C" {
+        fn inet_pton(af: c_int, src: *const c_char, dst: *mut c_void) -> c_int;
+        fn inet_ntop(af: c_int, src: *const c_void, dst: *mut c_char, size: socklen_t) -> *const c_char;
+    }
+
+    fn pton<const N: usize>(family: i32, text: &[u8]) -> Option<[u8; N]> {
+        // NUL-terminated copy; anything longer than an address is not one.
+        let mut z = [0u8; ADDR_TEXT_MAX];
+        if text.len() >= z.len() || text.iter().any(|&c| c == 0) {
+            return None;
+        }
+        z.get_mut(..text.len())?.copy_from_slice(text);
+        let mut out = [0u8; N];
+        // SAFETY: z is NUL-terminated; out has room for the family's address
+        // (4 bytes for AF_INET, 16 for AF_INET6: the callers match N to it).
+        let ok = unsafe { inet_pton(family, z.as_ptr().cast(), out.as_mut_ptr().cast()) };
+        (ok == 1).then_some(out)
+    }
+
+    fn ntop(family: i32, packed: *const u8, out: &mut [u8; ADDR_TEXT_MAX]) -> usize {
+        // SAFETY: packed holds the family's address; out has ADDR_TEXT_MAX
+        // bytes, INET6_ADDRSTRLEN, room for any address and its NUL.
+        let p = unsafe { inet_ntop(family, packed.cast(), out.as_mut_ptr().cast(), out.len() as socklen_t) };
+        if p.is_null() {
+            return 0;
+        }
+        out.iter().position(|&c| c == 0).unwrap_or(0)
+    }
+
+    pub fn parse_ipv4(text: &[u8]) -> Option<[u8; 4]> {
+        pton(libc::AF_INET, text)
+    }
+
+    pub fn parse_ipv6(text: &[u8]) -> Option<[u8; 16]> {
+        pton(libc::AF_INET6, text)
+    }
+
+    pub fn format_ipv4(ip: &[u8; 4], out: &mut [u8; ADDR_TEXT_MAX]) -> usize {
+        ntop(libc::AF_INET, ip.as_ptr(), out)
+    }
+
+    pub fn format_ipv6(ip: &[u8; 16], out: &mut [u8; ADDR_TEXT_MAX]) -> usize {
+        ntop(libc::AF_INET6, ip.as_ptr(), out)
+    }
+}
