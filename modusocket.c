@@ -82,11 +82,16 @@ typedef struct _socket_obj_t {
     mp_obj_base_t base;
     usocket_t sock;
     // Allocated by the first sendto/recvfrom, so that stream sockets stay
-    // small (two 32-byte GC blocks on unix instead of four): MicroPython's
+    // small (one 32-byte GC block on unix instead of four): MicroPython's
     // allocator looks for a run of free blocks from the heap's first free
     // block on every allocation of more than one block, so every block counts.
     socket_addr_cache_t *cache;
 } socket_obj_t;
+
+#if USOCKET_BACKEND_POSIX
+// The C library's sockets need no more (src/socket.rs, src/sys/posix.rs).
+_Static_assert(sizeof(socket_obj_t) <= MICROPY_BYTES_PER_GC_BLOCK, "a socket object is one GC block");
+#endif
 
 const mp_obj_type_t socket_type;
 

@@ -17,36 +17,28 @@ use crate::poll::{Interest, PollFlags};
 use crate::sys;
 use crate::timeout::{Deadline, Timeout};
 
-bitflags::bitflags! {
-    /// Bits of [`Socket::flags`].
-    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-    pub struct Flags: u32 {
-        /// The backend handle is in non-blocking mode right now. With timeout
-        /// None it is not (the kernel waits, one system call per operation);
-        /// with 0 or a finite timeout it is (the core waits in poll()).
-        const FD_NONBLOCKING = 1;
-    }
-}
-
 /// A socket, embedded by value in the MicroPython object (C allocates it in
 /// the GC heap; Rust never allocates).
 ///
 /// Invariants: `sys` is open until [`Socket::close`]; `timeout_ms` holds
-/// [`Timeout::to_raw`]; `FD_NONBLOCKING` says what mode the handle is in.
+/// [`Timeout::to_raw`]. The handle is in non-blocking mode exactly when the
+/// core does the waiting (see [`Socket::handle_nonblocking`]): always on
+/// stacks without interruptible blocking calls, otherwise unless the timeout
+/// is None (the kernel waits, one system call per operation).
 /// `guard` (only ever accessed atomically) counts the operations in progress
 /// (times [`GUARD_ONE`]) and has [`GUARD_CLOSED`] once close() was called:
 /// a socket closed by one thread while another is blocked in it keeps its
 /// handle until that operation has left, so the handle number is never
-/// reused under it.
+/// reused under it. Family, type and protocol are stored as narrow as the
+/// numbers socket() accepts: on unix the whole object is one GC block.
 #[repr(C)]
 pub struct Socket {
     pub sys: sys::State,
-    pub family: i32,
-    pub sock_type: i32,
-    pub proto: i32,
     pub timeout_ms: u32,
-    pub flags: u32,
     pub guard: u32,
+    pub family: u8,
+    pub sock_type: u8,
+    pub proto: u16,
 }
 
 /// `guard` bit: close() was called; no operation may start.
@@ -91,20 +83,23 @@ impl Socket {
     /// A socket that is already closed: what C's freshly allocated object holds
     /// until open/accept succeeds, so its finaliser never closes a stray handle.
     pub(crate) fn closed() -> Socket {
-        Socket {
-            sys: sys::State::closed(),
-            family: 0,
-            sock_type: 0,
-            proto: 0,
-            timeout_ms: Timeout::RAW_BLOCK,
-            flags: 0,
-            guard: 0,
-        }
+        Socket { sys: sys::State::closed(), timeout_ms: Timeout::RAW_BLOCK, guard: 0, family: 0, sock_type: 0, proto: 0 }
     }
 
+    /// The stack judges the numbers (and gives its own error for one it
+    /// does not know); none it takes is wider than the fields, except a
+    /// Linux type with SOCK_NONBLOCK / SOCK_CLOEXEC or'ed in: refused
+    /// (EINVAL), as blocking is the timeout's business here and close-on-exec
+    /// is always set.
     pub fn open(family: i32, sock_type: i32, proto: i32) -> Result<Socket> {
-        let sys = sys::open(family, sock_type, proto)?;
-        Ok(Socket { sys, family, sock_type, proto, ..Socket::closed() })
+        let mut sys = sys::open(family, sock_type, proto)?;
+        match (u8::try_from(family), u8::try_from(sock_type), u16::try_from(proto)) {
+            (Ok(family), Ok(sock_type), Ok(proto)) => Ok(Socket { sys, family, sock_type, proto, ..Socket::closed() }),
+            _ => {
+                sys::close(&mut sys);
+                Err(Errno::EINVAL)
+            }
+        }
     }
 
     pub fn is_open(&self) -> bool {
@@ -197,24 +192,17 @@ impl Socket {
         Timeout::from_raw(self.timeout_ms)
     }
 
-    fn flags(&self) -> Flags {
-        Flags::from_bits_retain(self.flags)
-    }
-
-    fn set_handle_nonblocking(&mut self, on: bool) -> Result<()> {
-        if self.flags().contains(Flags::FD_NONBLOCKING) != on {
-            sys::set_nonblocking(&mut self.sys, on)?;
-            let mut f = self.flags();
-            f.set(Flags::FD_NONBLOCKING, on);
-            self.flags = f.bits();
-        }
-        Ok(())
+    /// Whether the handle is in non-blocking mode (see the invariants).
+    fn handle_nonblocking(&self) -> bool {
+        !sys::HAS_BLOCKING_CALLS || self.timeout_ms != Timeout::RAW_BLOCK
     }
 
     pub fn set_timeout(&mut self, t: Timeout) -> Result<()> {
         self.op(|s| {
-            let kernel_may_block = sys::HAS_BLOCKING_CALLS && t == Timeout::Block;
-            s.set_handle_nonblocking(!kernel_may_block)?;
+            let nonblocking = !sys::HAS_BLOCKING_CALLS || t != Timeout::Block;
+            if nonblocking != s.handle_nonblocking() {
+                sys::set_nonblocking(&mut s.sys, nonblocking)?;
+            }
             s.timeout_ms = t.to_raw();
             Ok(())
         })
@@ -234,7 +222,7 @@ impl Socket {
     fn run(&mut self, dont_wait: bool, deadline: &mut Option<Deadline>, attempt: &mut Attempt) -> Result<usize> {
         let interest = attempt.interest();
         let timeout = if dont_wait { Timeout::NonBlocking } else { self.timeout() };
-        let kernel_blocks = sys::HAS_BLOCKING_CALLS && !dont_wait && !self.flags().contains(Flags::FD_NONBLOCKING);
+        let kernel_blocks = !dont_wait && !self.handle_nonblocking();
         loop {
             // Something pending (Ctrl-C) is run before blocking again: a
             // blocking write that sent part of its data returns the count, not
@@ -305,7 +293,7 @@ impl Socket {
 
     fn connect_op(&mut self, addr: &SockAddr) -> Result<()> {
         let timeout = self.timeout();
-        let kernel_blocks = sys::HAS_BLOCKING_CALLS && !self.flags().contains(Flags::FD_NONBLOCKING);
+        let kernel_blocks = !self.handle_nonblocking();
         if kernel_blocks && hooks::pending() {
             return Err(Errno::EINTR);
         }
@@ -388,7 +376,7 @@ impl Socket {
     /// costs two system calls instead of one per byte. 0 is end of stream.
     /// A datagram socket reads one datagram.
     pub fn recv_line(&mut self, buf: &mut [u8]) -> Result<usize> {
-        if self.sock_type == consts::SOCK_DGRAM {
+        if i32::from(self.sock_type) == consts::SOCK_DGRAM {
             return self.recv(buf, 0);
         }
         let n = self.recv(buf, consts::MSG_PEEK)?;

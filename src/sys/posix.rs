@@ -47,18 +47,40 @@ pub(crate) const HAS_BLOCKING_CALLS: bool = c::KERNEL_FDS;
 ///
 /// Invariants: `fd` is an open socket owned by this socket object, or -1 once
 /// closed. `events` (only ever accessed atomically, and only on lwIP) holds
-/// what the lwIP section below needs to know of the socket's history.
+/// what the lwIP section below needs to know of the socket's history; the
+/// C library's sockets need none, and go without it (on unix the whole
+/// socket object then fits one GC block).
 #[repr(C)]
 pub struct State {
     pub fd: i32,
+    #[cfg(usocket_backend = "lwip_socket")]
     pub events: u32,
 }
 
 impl State {
+    fn new(fd: i32, events: u32) -> State {
+        #[cfg(usocket_backend = "posix")]
+        let _ = events;
+        State {
+            fd,
+            #[cfg(usocket_backend = "lwip_socket")]
+            events,
+        }
+    }
+
+    #[cfg(usocket_backend = "lwip_socket")]
     fn events(&self) -> &AtomicU32 {
         // SAFETY: `events` is an aligned u32 inside this state, live as long
         // as self, and every access to it is atomic through this view.
         unsafe { AtomicU32::from_ptr(core::ptr::addr_of!(self.events).cast_mut()) }
+    }
+
+    /// Always empty: only the lwIP section reads it, and it writes nothing
+    /// on the C library (`lwip::ON` is false).
+    #[cfg(usocket_backend = "posix")]
+    fn events(&self) -> &AtomicU32 {
+        static NONE: AtomicU32 = AtomicU32::new(0);
+        &NONE
     }
 }
 
@@ -98,7 +120,7 @@ const SEND_FLAGS: c::c_int = 0; // lwIP raises no SIGPIPE
 
 impl State {
     pub(crate) fn closed() -> State {
-        State { fd: -1, events: 0 }
+        State::new(-1, 0)
     }
 
     pub fn is_open(&self) -> bool {
@@ -125,7 +147,7 @@ pub fn open(family: i32, sock_type: i32, proto: i32) -> Result<State> {
     if sock_type == consts::SOCK_STREAM {
         events |= lwip::STREAM;
     }
-    born(State { fd, events })
+    born(State::new(fd, events))
 }
 
 /// A new socket (opened or accepted) as the core expects it: on lwIP,
@@ -310,7 +332,7 @@ pub fn accept(st: &State, peer: &mut SockAddr) -> Result<State> {
         Err(Errno::ECONNABORTED) => return Err(Errno::EINTR),
         r => r?,
     };
-    let new = born(State { fd, events: lwip::accepted(st) })?;
+    let new = born(State::new(fd, lwip::accepted(st)))?;
     *peer = lwip::seen_as(st, raw.to_sockaddr().unwrap_or(SockAddr::zeroed()));
     Ok(new)
 }

@@ -52,7 +52,11 @@ class Resources(unittest.TestCase):
                     gc.collect()
                     print("leaked", len(os.listdir("/proc/self/fd")) - before)
                 """, max_fds=256)
-                self.assertEqual(m.expect("leaked"), "0")
+                # MicroPython's GC is conservative: a stale copy of the last
+                # socket's address (a popped value-stack slot, a dead C frame)
+                # can keep that one alive. A missing or failing finaliser
+                # leaves thousands.
+                self.assertIn(m.expect("leaked"), ("0", "1"))
                 self.assertEqual(m.finish()[0], 0)
 
     def test_round_trips_do_not_grow_the_heap(self):

@@ -11,6 +11,13 @@ expect("type float", socket.socket, socket.AF_INET, 1.5)
 expect("proto", socket.socket, socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_UDP)
 expect("huge family", socket.socket, 2**40)
 expect("too many args", socket.socket, 2, 1, 0, 0)
+# Linux's SOCK_NONBLOCK (2048) or'ed into the type: the kernel would take it,
+# the module does not (blocking is what settimeout says).
+expect("type | SOCK_NONBLOCK", socket.socket, socket.AF_INET, socket.SOCK_STREAM | 2048)
+expect("proto 70000", socket.socket, socket.AF_INET, socket.SOCK_STREAM, 70000)
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+print("numbers", repr(s).split()[2:5])
+s.close()
 
 s = socket.socket()
 print("-- addresses")
