@@ -84,9 +84,15 @@ impl State {
     }
 }
 
+/// The error of a call that failed. One that set no errno (an interposed
+/// wrapper's bug) is EIO: reported as 0, it would read as success.
+#[inline(never)]
 fn errno() -> Errno {
     // SAFETY: the C library's thread-local errno location is always valid.
-    Errno::from_raw(unsafe { *errno_location() })
+    match unsafe { *errno_location() } {
+        0 => Errno::EIO,
+        e => Errno::from_raw(e),
+    }
 }
 
 #[cfg(target_os = "linux")]

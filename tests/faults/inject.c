@@ -27,6 +27,9 @@
 
 static long setting(const char *name, long *second) {
     const char *v = getenv(name);
+    if (second != NULL) {
+        *second = 0;
+    }
     if (v == NULL) {
         return 0;
     }

@@ -18,7 +18,7 @@ from mpy import FIRMWARES, Script, echo_until_closed  # noqa: E402
 
 FIRMWARE = FIRMWARES[0]
 # Linux's numbers, which the unix port uses
-ERRNO = {"ENOMEM": 12, "EMFILE": 24, "ENOBUFS": 105, "ECONNABORTED": 103, "EPERM": 1}
+ERRNO = {"ENOMEM": 12, "EMFILE": 24, "ENOBUFS": 105, "ECONNABORTED": 103, "EPERM": 1, "EIO": 5, "none": 0}
 
 
 def setUpModule():
@@ -193,18 +193,21 @@ class Faults(unittest.TestCase):
                 print(i, e.errno)  # a number: errno.errorcode lacks EMFILE
         print("fds", len(fds))
         """
+        # (errno the C library sets, errno the user sees, every Nth fails, which)
         cases = (
-            ("ENOBUFS", 3, {2, 5, 8}),
+            ("ENOBUFS", "ENOBUFS", 3, {2, 5, 8}),
             # these are first answered by gc.collect() and one more try
-            ("EMFILE", 2, set()), ("ENOMEM", 2, set()),
+            ("EMFILE", "EMFILE", 2, set()), ("ENOMEM", "ENOMEM", 2, set()),
             # ... which fails too when the C library keeps failing
-            ("EMFILE", 1, set(range(9))),
+            ("EMFILE", "EMFILE", 1, set(range(9))),
+            # a failure with no errno set is EIO, never a success
+            ("none", "EIO", 3, {2, 5, 8}),
         )
-        for e, every, failing in cases:
+        for e, seen, every, failing in cases:
             mp = faulty(source, socket="%d:%d" % (ERRNO[e], every))
             try:
                 for i in range(9):
-                    self.assertEqual(mp.readline(), "%d %s" % (i, ERRNO[e] if i in failing else "ok"))
+                    self.assertEqual(mp.readline(), "%d %s" % (i, ERRNO[seen] if i in failing else "ok"))
                 self.assertEqual(mp.expect("fds"), "0" if len(failing) == 9 else "1")
                 self.assertEqual(mp.finish()[0], 0)
             finally:
