@@ -643,13 +643,17 @@ static mp_obj_t socket_connect(mp_obj_t self_in, mp_obj_t addr_in) {
 static MP_DEFINE_CONST_FUN_OBJ_2(socket_connect_obj, socket_connect);
 
 // send(bytes[, flags]) -> count; may send less than everything.
-static mp_obj_t socket_send(size_t n_args, const mp_obj_t *args) {
+// send and sendto (`to` not NULL): the count sent.
+static mp_obj_t send_any(mp_obj_t self_in, mp_obj_t data, int32_t flags, const usocket_addr_t *to) {
     mp_buffer_info_t buf;
-    mp_get_buffer_raise(args[1], &buf, MP_BUFFER_READ);
-    int32_t flags = n_args > 2 ? get_int32(args[2]) : 0;
+    mp_get_buffer_raise(data, &buf, MP_BUFFER_READ);
     mp_int_t status;
-    USOCKET_CALL(status, usocket_send(get_sock(args[0]), buf.buf, buf.len, flags));
+    USOCKET_CALL(status, usocket_send(get_sock(self_in), buf.buf, buf.len, flags, to));
     return mp_obj_new_int(check(status));
+}
+
+static mp_obj_t socket_send(size_t n_args, const mp_obj_t *args) {
+    return send_any(args[0], args[1], n_args > 2 ? get_int32(args[2]) : 0, NULL);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(socket_send_obj, 2, 3, socket_send);
 
@@ -671,92 +675,85 @@ static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(socket_sendall_obj, 2, 3, socket_send
 
 // sendto(bytes, address) or sendto(bytes, flags, address)
 static mp_obj_t socket_sendto(size_t n_args, const mp_obj_t *args) {
-    usocket_t *sock = get_sock(args[0]);
-    mp_buffer_info_t buf;
-    mp_get_buffer_raise(args[1], &buf, MP_BUFFER_READ);
     int32_t flags = n_args > 3 ? get_int32(args[2]) : 0;
     usocket_addr_t to;
     dest_addr(get_obj(args[0]), args[n_args - 1], &to);
-    mp_int_t status;
-    USOCKET_CALL(status, usocket_sendto(sock, buf.buf, buf.len, flags, &to));
-    return mp_obj_new_int(check(status));
+    return send_any(args[0], args[1], flags, &to);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(socket_sendto_obj, 3, 4, socket_sendto);
 
-// recv(bufsize[, flags]) -> bytes; b'' once the peer has closed.
-static mp_obj_t socket_recv(size_t n_args, const mp_obj_t *args) {
-    usocket_t *sock = get_sock(args[0]);
+// A result with the sender's address, for recvfrom and recvfrom_into
+// (`with_addr`), or alone.
+static mp_obj_t with_source(socket_obj_t *self, mp_obj_t result, bool with_addr, const usocket_addr_t *from) {
+    if (!with_addr) {
+        return result;
+    }
+    mp_obj_t items[2] = { result, source_addr(self, from) };
+    return mp_obj_new_tuple(2, items);
+}
+
+// recv(bufsize[, flags]) -> bytes (b'' once the peer has closed), and
+// recvfrom(bufsize[, flags]) -> (bytes, address).
+static mp_obj_t recv_bytes(size_t n_args, const mp_obj_t *args, bool with_addr) {
+    socket_obj_t *self = get_obj(args[0]);
     size_t size = MIN(get_size(args[1], "bufsize"), USOCKET_RECV_MAX);
     int32_t flags = n_args > 2 ? get_int32(args[2]) : 0;
+    if (with_addr) {
+        addr_cache(self);
+    }
     byte *buf = recv_buffer(&size);
+    usocket_addr_t from;
     mp_int_t status;
-    USOCKET_CALL(status, usocket_recv(sock, buf, size, flags));
+    USOCKET_CALL(status, usocket_recv(&self->sock, buf, size, flags, with_addr ? &from : NULL));
     if (status < 0) {
         m_del(byte, buf, size + 1);
         raise_status(status);
     }
-    return bytes_take(buf, status, size + 1);
+    return with_source(self, bytes_take(buf, status, size + 1), with_addr, &from);
+}
+
+static mp_obj_t socket_recv(size_t n_args, const mp_obj_t *args) {
+    return recv_bytes(n_args, args, false);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(socket_recv_obj, 2, 3, socket_recv);
 
-// recvfrom(bufsize[, flags]) -> (bytes, address)
 static mp_obj_t socket_recvfrom(size_t n_args, const mp_obj_t *args) {
-    usocket_t *sock = get_sock(args[0]);
-    size_t size = MIN(get_size(args[1], "bufsize"), USOCKET_RECV_MAX);
-    int32_t flags = n_args > 2 ? get_int32(args[2]) : 0;
-    addr_cache(get_obj(args[0]));
-    byte *buf = recv_buffer(&size);
-    usocket_addr_t from;
-    mp_int_t status;
-    USOCKET_CALL(status, usocket_recvfrom(sock, buf, size, flags, &from));
-    if (status < 0) {
-        m_del(byte, buf, size + 1);
-        raise_status(status);
-    }
-    mp_obj_t items[2] = { bytes_take(buf, status, size + 1), MP_OBJ_NULL };
-    items[1] = source_addr(get_obj(args[0]), &from);
-    return mp_obj_new_tuple(2, items);
+    return recv_bytes(n_args, args, true);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(socket_recvfrom_obj, 2, 3, socket_recvfrom);
 
-// The writable region of recv_into(buffer[, nbytes[, flags]]).
-static void into_args(size_t n_args, const mp_obj_t *args, mp_buffer_info_t *buf, int32_t *flags) {
-    mp_get_buffer_raise(args[1], buf, MP_BUFFER_WRITE);
+// recv_into(buffer[, nbytes[, flags]]) -> count, without allocating, and
+// recvfrom_into(buffer[, nbytes[, flags]]) -> (count, address).
+static mp_obj_t recv_into_any(size_t n_args, const mp_obj_t *args, bool with_addr) {
+    socket_obj_t *self = get_obj(args[0]);
+    mp_buffer_info_t buf;
+    mp_get_buffer_raise(args[1], &buf, MP_BUFFER_WRITE);
     if (n_args > 2) {
         size_t n = get_size(args[2], "nbytes");
-        if (n > buf->len) {
+        if (n > buf.len) {
             mp_raise_ValueError(MP_ERROR_TEXT("nbytes is larger than the buffer"));
         }
         if (n > 0) {
-            buf->len = n;
+            buf.len = n;
         }
     }
-    *flags = n_args > 3 ? get_int32(args[3]) : 0;
+    int32_t flags = n_args > 3 ? get_int32(args[3]) : 0;
+    if (with_addr) {
+        addr_cache(self);
+    }
+    usocket_addr_t from;
+    mp_int_t status;
+    USOCKET_CALL(status, usocket_recv(&self->sock, buf.buf, buf.len, flags, with_addr ? &from : NULL));
+    return with_source(self, mp_obj_new_int(check(status)), with_addr, &from);
 }
 
-// recv_into(buffer[, nbytes[, flags]]) -> count, without allocating.
 static mp_obj_t socket_recv_into(size_t n_args, const mp_obj_t *args) {
-    mp_buffer_info_t buf;
-    int32_t flags;
-    into_args(n_args, args, &buf, &flags);
-    mp_int_t status;
-    USOCKET_CALL(status, usocket_recv(get_sock(args[0]), buf.buf, buf.len, flags));
-    return mp_obj_new_int(check(status));
+    return recv_into_any(n_args, args, false);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(socket_recv_into_obj, 2, 4, socket_recv_into);
 
-// recvfrom_into(buffer[, nbytes[, flags]]) -> (count, address)
 static mp_obj_t socket_recvfrom_into(size_t n_args, const mp_obj_t *args) {
-    mp_buffer_info_t buf;
-    int32_t flags;
-    into_args(n_args, args, &buf, &flags);
-    addr_cache(get_obj(args[0]));
-    usocket_addr_t from;
-    mp_int_t status;
-    USOCKET_CALL(status, usocket_recvfrom(get_sock(args[0]), buf.buf, buf.len, flags, &from));
-    mp_obj_t items[2] = { mp_obj_new_int(check(status)), MP_OBJ_NULL };
-    items[1] = source_addr(get_obj(args[0]), &from);
-    return mp_obj_new_tuple(2, items);
+    return recv_into_any(n_args, args, true);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(socket_recvfrom_into_obj, 2, 4, socket_recvfrom_into);
 
@@ -851,17 +848,19 @@ static mp_obj_t socket_shutdown(mp_obj_t self_in, mp_obj_t how_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(socket_shutdown_obj, socket_shutdown);
 
-static mp_obj_t socket_getsockname(mp_obj_t self_in) {
+static mp_obj_t socket_name(mp_obj_t self_in, bool peer) {
     usocket_addr_t a;
-    check(USOCKET_DEFERRED(usocket_getsockname(get_sock(self_in), &a)));
+    check(USOCKET_DEFERRED(usocket_name(get_sock(self_in), peer, &a)));
     return addr_to_obj(&a);
+}
+
+static mp_obj_t socket_getsockname(mp_obj_t self_in) {
+    return socket_name(self_in, false);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(socket_getsockname_obj, socket_getsockname);
 
 static mp_obj_t socket_getpeername(mp_obj_t self_in) {
-    usocket_addr_t a;
-    check(USOCKET_DEFERRED(usocket_getpeername(get_sock(self_in), &a)));
-    return addr_to_obj(&a);
+    return socket_name(self_in, true);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(socket_getpeername_obj, socket_getpeername);
 
@@ -973,7 +972,7 @@ static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(socket_readline_obj, 1, 2, socket_rea
 // functions turn into None.
 static mp_uint_t socket_stream_read(mp_obj_t self_in, void *buf, mp_uint_t size, int *errcode) {
     mp_int_t status;
-    USOCKET_CALL(status, usocket_recv(get_sock(self_in), buf, size, 0));
+    USOCKET_CALL(status, usocket_recv(get_sock(self_in), buf, size, 0, NULL));
     if (status < 0) {
         *errcode = -status;
         return MP_STREAM_ERROR;
@@ -983,7 +982,7 @@ static mp_uint_t socket_stream_read(mp_obj_t self_in, void *buf, mp_uint_t size,
 
 static mp_uint_t socket_stream_write(mp_obj_t self_in, const void *buf, mp_uint_t size, int *errcode) {
     mp_int_t status;
-    USOCKET_CALL(status, usocket_send(get_sock(self_in), buf, size, 0));
+    USOCKET_CALL(status, usocket_send(get_sock(self_in), buf, size, 0, NULL));
     if (status < 0) {
         *errcode = -status;
         return MP_STREAM_ERROR;

@@ -165,9 +165,14 @@ pub unsafe extern "C" fn usocket_connect(s: *mut Socket, addr: *const SockAddr) 
 
 /// May send less than `len`. Byte count or status.
 #[no_mangle]
-pub unsafe extern "C" fn usocket_send(s: *mut Socket, buf: *const u8, len: usize, flags: i32) -> isize {
-    // SAFETY: see `sock` and `bytes`.
-    status(unsafe { sock(s) }.send(unsafe { bytes(buf, len) }, flags))
+/// send, or sendto when `to` is not null. The count sent, or a status.
+pub unsafe extern "C" fn usocket_send(s: *mut Socket, buf: *const u8, len: usize, flags: i32, to: *const SockAddr) -> isize {
+    // SAFETY: see `sock` and `bytes`; `to` is null or a valid address.
+    let (s, buf, to) = unsafe { (sock(s), bytes(buf, len), to.as_ref()) };
+    status(match to {
+        Some(to) => s.send_to(buf, flags, to),
+        None => s.send(buf, flags),
+    })
 }
 
 /// Sends all of `len`, the timeout covering the whole call. `*sent` (set to 0
@@ -179,23 +184,16 @@ pub unsafe extern "C" fn usocket_sendall(s: *mut Socket, buf: *const u8, len: us
     unit(unsafe { sock(s) }.send_all(unsafe { bytes(buf, len) }, flags, unsafe { &mut *sent }))
 }
 
+/// recv, or recvfrom when `from` is not null (the sender's address goes
+/// there). The count; 0 means end of stream (or an empty datagram).
 #[no_mangle]
-pub unsafe extern "C" fn usocket_sendto(
-    s: *mut Socket,
-    buf: *const u8,
-    len: usize,
-    flags: i32,
-    to: *const SockAddr,
-) -> isize {
-    // SAFETY: see `sock` and `bytes`; `to` points at a valid address.
-    status(unsafe { sock(s) }.send_to(unsafe { bytes(buf, len) }, flags, unsafe { &*to }))
-}
-
-/// 0 means end of stream (or an empty datagram).
-#[no_mangle]
-pub unsafe extern "C" fn usocket_recv(s: *mut Socket, buf: *mut u8, len: usize, flags: i32) -> isize {
-    // SAFETY: see `sock` and `bytes_mut`.
-    status(unsafe { sock(s) }.recv(unsafe { bytes_mut(buf, len) }, flags))
+pub unsafe extern "C" fn usocket_recv(s: *mut Socket, buf: *mut u8, len: usize, flags: i32, from: *mut SockAddr) -> isize {
+    // SAFETY: see `sock` and `bytes_mut`; `from` is null or writable.
+    let (s, buf, from) = unsafe { (sock(s), bytes_mut(buf, len), from.as_mut()) };
+    status(match from {
+        Some(from) => s.recv_from(buf, flags, from),
+        None => s.recv(buf, flags),
+    })
 }
 
 /// At most `len` bytes of a line (through its `\n`); 0 means end of stream.
@@ -203,18 +201,6 @@ pub unsafe extern "C" fn usocket_recv(s: *mut Socket, buf: *mut u8, len: usize, 
 pub unsafe extern "C" fn usocket_recv_line(s: *mut Socket, buf: *mut u8, len: usize) -> isize {
     // SAFETY: see `sock` and `bytes_mut`.
     status(unsafe { sock(s) }.recv_line(unsafe { bytes_mut(buf, len) }))
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn usocket_recvfrom(
-    s: *mut Socket,
-    buf: *mut u8,
-    len: usize,
-    flags: i32,
-    from: *mut SockAddr,
-) -> isize {
-    // SAFETY: see `sock` and `bytes_mut`; `from` is writable.
-    status(unsafe { sock(s) }.recv_from(unsafe { bytes_mut(buf, len) }, flags, unsafe { &mut *from }))
 }
 
 #[no_mangle]
@@ -236,16 +222,11 @@ pub unsafe extern "C" fn usocket_getsockopt(s: *mut Socket, level: i32, name: i3
     status(unsafe { sock(s) }.get_option(level, name, unsafe { bytes_mut(out, len) }))
 }
 
+/// getpeername (`peer`) or getsockname. Status.
 #[no_mangle]
-pub unsafe extern "C" fn usocket_getsockname(s: *mut Socket, out: *mut SockAddr) -> isize {
+pub unsafe extern "C" fn usocket_name(s: *mut Socket, peer: bool, out: *mut SockAddr) -> isize {
     // SAFETY: see `sock`; out is writable.
-    unit(unsafe { sock(s) }.local_addr().map(|a| unsafe { *out = a }))
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn usocket_getpeername(s: *mut Socket, out: *mut SockAddr) -> isize {
-    // SAFETY: see `sock`; out is writable.
-    unit(unsafe { sock(s) }.peer_addr().map(|a| unsafe { *out = a }))
+    unit(unsafe { sock(s) }.name(peer).map(|a| unsafe { *out = a }))
 }
 
 /// `MP_STREAM_POLL`: the `MP_STREAM_POLL_*` bits of `wanted` that are ready,

@@ -64,6 +64,14 @@ impl Attempt<'_> {
         }
     }
 
+    /// The MSG_* flags of a transfer (none for accept).
+    fn flags(&self) -> i32 {
+        match self {
+            Attempt::Accept(..) => 0,
+            Attempt::Recv(_, f) | Attempt::RecvFrom(_, f, _) | Attempt::Send(_, f) | Attempt::SendTo(_, f, _) => *f,
+        }
+    }
+
     /// The backend call, once; "would block" is the backend's error.
     fn once(&mut self, st: &mut sys::State) -> Result<usize> {
         match self {
@@ -333,7 +341,19 @@ impl Socket {
     }
 
     pub fn send(&mut self, buf: &[u8], flags: i32) -> Result<usize> {
-        self.op(|s| s.run(Self::dont_wait(flags), &mut None, &mut Attempt::Send(buf, flags)))
+        self.transfer(&mut Attempt::Send(buf, flags))
+    }
+
+    /// recv, recvfrom, send and sendto: `attempt` under the timeout rule, as
+    /// an operation in progress (one out-of-line copy serves the four).
+    #[inline(never)]
+    fn transfer(&mut self, attempt: &mut Attempt) -> Result<usize> {
+        let dont_wait = Self::dont_wait(attempt.flags());
+        let n = self.op(|s| s.run(dont_wait, &mut None, attempt))?;
+        match attempt.interest() {
+            Interest::Read => self.not_woken_by_close(n),
+            _ => Ok(n),
+        }
     }
 
     /// Sends everything; the timeout covers the whole call. `sent` counts the
@@ -351,7 +371,7 @@ impl Socket {
     }
 
     pub fn send_to(&mut self, buf: &[u8], flags: i32, to: &SockAddr) -> Result<usize> {
-        self.op(|s| s.run(Self::dont_wait(flags), &mut None, &mut Attempt::SendTo(buf, flags, to)))
+        self.transfer(&mut Attempt::SendTo(buf, flags, to))
     }
 
     /// Returns 0 at end of stream (the peer closed), every time it is called.
@@ -362,13 +382,11 @@ impl Socket {
             self.check_open()?;
             return Ok(0);
         }
-        let n = self.op(|s| s.run(Self::dont_wait(flags), &mut None, &mut Attempt::Recv(buf, flags)))?;
-        self.not_woken_by_close(n)
+        self.transfer(&mut Attempt::Recv(buf, flags))
     }
 
     pub fn recv_from(&mut self, buf: &mut [u8], flags: i32, from: &mut SockAddr) -> Result<usize> {
-        let n = self.op(|s| s.run(Self::dont_wait(flags), &mut None, &mut Attempt::RecvFrom(buf, flags, from)))?;
-        self.not_woken_by_close(n)
+        self.transfer(&mut Attempt::RecvFrom(buf, flags, from))
     }
 
     /// Reads at most `buf.len()` bytes of a line, stopping after a `\n`: peeks
@@ -413,11 +431,16 @@ impl Socket {
     }
 
     pub fn local_addr(&mut self) -> Result<SockAddr> {
-        self.op(|s| sys::local_addr(&s.sys))
+        self.name(false)
     }
 
     pub fn peer_addr(&mut self) -> Result<SockAddr> {
-        self.op(|s| sys::peer_addr(&s.sys))
+        self.name(true)
+    }
+
+    /// The peer's address, or the socket's own: one function for both.
+    pub fn name(&mut self, peer: bool) -> Result<SockAddr> {
+        self.op(|s| sys::name(&s.sys, peer))
     }
 
     /// Readiness for `ioctl(MP_STREAM_POLL)`: what was asked for, plus ERR,

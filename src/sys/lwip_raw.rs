@@ -877,7 +877,16 @@ pub fn getsockopt(st: &mut State, level: i32, name: i32, out: &mut [u8]) -> Resu
     Ok(n)
 }
 
-pub fn local_addr(st: &State) -> Result<SockAddr> {
+/// The peer's address (`peer`) or the socket's own.
+pub fn name(st: &State, peer: bool) -> Result<SockAddr> {
+    if peer {
+        peer_addr(st)
+    } else {
+        local_addr(st)
+    }
+}
+
+fn local_addr(st: &State) -> Result<SockAddr> {
     let _lock = LwipLock::take();
     if st.pcb.is_null() {
         return Err(Errno::EINVAL);
@@ -891,7 +900,7 @@ pub fn local_addr(st: &State) -> Result<SockAddr> {
     })
 }
 
-pub fn peer_addr(st: &State) -> Result<SockAddr> {
+fn peer_addr(st: &State) -> Result<SockAddr> {
     let _lock = LwipLock::take();
     if st.pcb.is_null() {
         return Err(Errno::ENOTCONN);

@@ -234,6 +234,8 @@ impl RawAddr {
     }
 
     /// Decodes what the kernel wrote; unknown families give EAFNOSUPPORT.
+    // Out of line: five callers.
+    #[inline(never)]
     fn to_sockaddr(&self) -> Result<SockAddr> {
         // SAFETY: every variant starts with the family field, and the union
         // is fully initialised (zeroed, then written by the kernel).
@@ -437,17 +439,20 @@ pub fn getsockopt(st: &State, level: i32, name: i32, out: &mut [u8]) -> Result<u
     Ok(len as usize)
 }
 
-pub fn local_addr(st: &State) -> Result<SockAddr> {
-    let mut raw = RawAddr::new();
-    let mut len = size_of::<RawAddr>() as c::socklen_t;
-    syscall!(c::getsockname(st.fd, raw.mut_ptr(), &mut len))?;
-    raw.to_sockaddr().map(|a| lwip::seen_as(st, a))
+fn peer_addr(st: &State) -> Result<SockAddr> {
+    name(st, true)
 }
 
-pub fn peer_addr(st: &State) -> Result<SockAddr> {
+/// getpeername (`peer`) or getsockname: one copy of the decoding for both.
+#[inline(never)]
+pub fn name(st: &State, peer: bool) -> Result<SockAddr> {
     let mut raw = RawAddr::new();
     let mut len = size_of::<RawAddr>() as c::socklen_t;
-    syscall!(c::getpeername(st.fd, raw.mut_ptr(), &mut len))?;
+    if peer {
+        syscall!(c::getpeername(st.fd, raw.mut_ptr(), &mut len))?;
+    } else {
+        syscall!(c::getsockname(st.fd, raw.mut_ptr(), &mut len))?;
+    }
     raw.to_sockaddr().map(|a| lwip::seen_as(st, a))
 }
 
