@@ -163,9 +163,9 @@ pub unsafe extern "C" fn usocket_connect(s: *mut Socket, addr: *const SockAddr) 
     unit(unsafe { sock(s) }.connect(unsafe { &*addr }))
 }
 
-/// May send less than `len`. Byte count or status.
+/// send, or sendto when `to` is not null. May send less than `len`. The
+/// count sent, or a status.
 #[no_mangle]
-/// send, or sendto when `to` is not null. The count sent, or a status.
 pub unsafe extern "C" fn usocket_send(s: *mut Socket, buf: *const u8, len: usize, flags: i32, to: *const SockAddr) -> isize {
     // SAFETY: see `sock` and `bytes`; `to` is null or a valid address.
     let (s, buf, to) = unsafe { (sock(s), bytes(buf, len), to.as_ref()) };

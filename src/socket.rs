@@ -217,7 +217,7 @@ impl Socket {
     }
 
     /// Runs `attempt` under the timeout rule until it stops saying "would
-    /// block". With `dont_wait` (MSG_DONTWAIT) this call acts as timeout 0.
+    /// block". With MSG_DONTWAIT in its flags this call acts as timeout 0.
     ///
     /// A wait interrupted by a signal goes on with the same deadline, unless
     /// MicroPython has something pending (Ctrl-C): then `EINTR` goes back to C,
@@ -227,8 +227,9 @@ impl Socket {
     /// operation, with no trait-object vtables (each costs a table plus, in a
     /// position-independent firmware, a relocation per entry).
     #[inline(never)]
-    fn run(&mut self, dont_wait: bool, deadline: &mut Option<Deadline>, attempt: &mut Attempt) -> Result<usize> {
+    fn run(&mut self, deadline: &mut Option<Deadline>, attempt: &mut Attempt) -> Result<usize> {
         let interest = attempt.interest();
+        let dont_wait = attempt.flags() & consts::MSG_DONTWAIT != 0;
         let timeout = if dont_wait { Timeout::NonBlocking } else { self.timeout() };
         let kernel_blocks = !dont_wait && !self.handle_nonblocking();
         loop {
@@ -283,7 +284,7 @@ impl Socket {
     /// listener's timeout (CPython's rule; modlwip's inheritance is a bug).
     pub fn accept(&mut self, peer: &mut SockAddr) -> Result<Socket> {
         let mut accepted = None;
-        self.op(|s| s.run(false, &mut None, &mut Attempt::Accept(peer, &mut accepted)))?;
+        self.op(|s| s.run(&mut None, &mut Attempt::Accept(peer, &mut accepted)))?;
         let sys = accepted.ok_or(Errno::EAGAIN)?;
         Ok(Socket { sys, family: self.family, sock_type: self.sock_type, proto: self.proto, ..Socket::closed() })
     }
@@ -336,10 +337,6 @@ impl Socket {
         }
     }
 
-    fn dont_wait(flags: i32) -> bool {
-        flags & consts::MSG_DONTWAIT != 0
-    }
-
     pub fn send(&mut self, buf: &[u8], flags: i32) -> Result<usize> {
         self.transfer(&mut Attempt::Send(buf, flags))
     }
@@ -348,8 +345,7 @@ impl Socket {
     /// an operation in progress (one out-of-line copy serves the four).
     #[inline(never)]
     fn transfer(&mut self, attempt: &mut Attempt) -> Result<usize> {
-        let dont_wait = Self::dont_wait(attempt.flags());
-        let n = self.op(|s| s.run(dont_wait, &mut None, attempt))?;
+        let n = self.op(|s| s.run(&mut None, attempt))?;
         match attempt.interest() {
             Interest::Read => self.not_woken_by_close(n),
             _ => Ok(n),
@@ -364,7 +360,7 @@ impl Socket {
             let mut deadline = None;
             while *sent < buf.len() {
                 let rest = &buf[*sent..];
-                *sent += s.run(Self::dont_wait(flags), &mut deadline, &mut Attempt::Send(rest, flags))?;
+                *sent += s.run(&mut deadline, &mut Attempt::Send(rest, flags))?;
             }
             Ok(())
         })

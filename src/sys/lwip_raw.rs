@@ -92,7 +92,6 @@ pub struct State {
     pub udpq: [Datagram; USOCKET_LWIP_UDP_QUEUE],
 }
 
-
 impl State {
     /// The closed state: all zero bytes (null pointers, KIND_NONE, CONN_NEW,
     /// empty queues). Built at run time: a `const` of this struct (it has

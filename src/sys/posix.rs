@@ -410,7 +410,7 @@ pub fn recvfrom(st: &State, buf: &mut [u8], flags: i32, from: &mut SockAddr) -> 
     // A connected TCP socket reports no source address: use the peer's.
     *from = match raw.to_sockaddr() {
         Ok(a) => lwip::seen_as(st, a),
-        Err(_) => peer_addr(st).unwrap_or(SockAddr::zeroed()),
+        Err(_) => name(st, true).unwrap_or(SockAddr::zeroed()),
     };
     Ok(n)
 }
@@ -437,10 +437,6 @@ pub fn getsockopt(st: &State, level: i32, name: i32, out: &mut [u8]) -> Result<u
         lwip::so_error(st, out);
     }
     Ok(len as usize)
-}
-
-fn peer_addr(st: &State) -> Result<SockAddr> {
-    name(st, true)
 }
 
 /// getpeername (`peer`) or getsockname: one copy of the decoding for both.

@@ -98,12 +98,7 @@ fn reclaim() {
 fn put(text: Option<&[u8]>, buf: &mut [u8], err: Error) -> Result<*const libc::c_char, Error> {
     match text {
         None => Ok(core::ptr::null()),
-        Some(t) if t.len() < buf.len() && !t.iter().any(|&c| c == 0) => {
-            buf[..t.len()].copy_from_slice(t);
-            buf[t.len()] = 0;
-            Ok(buf.as_ptr().cast())
-        }
-        Some(_) => Err(err),
+        Some(t) => super::c_string(t, buf).map_err(|()| err),
     }
 }
 

@@ -79,14 +79,11 @@ pub mod ip_text {
     fn pton<const N: usize>(family: i32, text: &[u8]) -> Option<[u8; N]> {
         // NUL-terminated copy; anything longer than an address is not one.
         let mut z = [0u8; ADDR_TEXT_MAX];
-        if text.len() >= z.len() || text.iter().any(|&c| c == 0) {
-            return None;
-        }
-        z.get_mut(..text.len())?.copy_from_slice(text);
+        let text = super::super::c_string(text, &mut z).ok()?;
         let mut out = [0u8; N];
-        // SAFETY: z is NUL-terminated; out has room for the family's address
-        // (4 bytes for AF_INET, 16 for AF_INET6: the callers match N to it).
-        let ok = unsafe { inet_pton(family, z.as_ptr().cast(), out.as_mut_ptr().cast()) };
+        // SAFETY: text is NUL-terminated; out has room for the family's
+        // address (4 bytes for AF_INET, 16 for AF_INET6: the callers match N).
+        let ok = unsafe { inet_pton(family, text, out.as_mut_ptr().cast()) };
         (ok == 1).then_some(out)
     }
 
