@@ -643,7 +643,6 @@ static mp_obj_t socket_connect(mp_obj_t self_in, mp_obj_t addr_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(socket_connect_obj, socket_connect);
 
-// send(bytes[, flags]) -> count; may send less than everything.
 // send and sendto (`to` not NULL): the count sent.
 static mp_obj_t send_any(mp_obj_t self_in, mp_obj_t data, int32_t flags, const usocket_addr_t *to) {
     mp_buffer_info_t buf;
@@ -653,6 +652,7 @@ static mp_obj_t send_any(mp_obj_t self_in, mp_obj_t data, int32_t flags, const u
     return mp_obj_new_int(check(status));
 }
 
+// send(bytes[, flags]) -> count; may send less than everything.
 static mp_obj_t socket_send(size_t n_args, const mp_obj_t *args) {
     return send_any(args[0], args[1], n_args > 2 ? get_int32(args[2]) : 0, NULL);
 }
