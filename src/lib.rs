@@ -21,7 +21,8 @@ pub mod addr;
 pub mod consts;
 pub mod errno;
 pub mod hooks;
-// Unused on the posix backend, which takes the C library's (see addr.rs).
+// Its IPv6 parser is unused on the posix backend, which takes the C
+// library's (see addr.rs).
 #[cfg_attr(all(usocket_backend = "posix", not(any(test, fuzzing))), allow(dead_code))]
 pub mod ip_text;
 pub mod poll;

@@ -64,16 +64,18 @@ pub fn gai_strerror(code: c_int) -> *const u8 {
 }
 
 /// IPv4/IPv6 text by the C library's inet_pton / inet_ntop: the rules CPython
-/// follows, at no flash cost (src/ip_text.rs has the same four functions for
-/// stacks without them).
+/// follows. The firmware parses IPv6 with these, at no flash cost; the rest
+/// is only the tests' and the fuzzer's reference for src/ip_text.rs (see
+/// src/addr.rs for why).
 pub mod ip_text {
     use crate::addr::ADDR_TEXT_MAX;
-    use libc::{c_char, c_int, c_void, socklen_t};
+    use libc::{c_char, c_int, c_void};
 
     // POSIX, in every C library; the libc crate does not declare them.
     extern "C" {
         fn inet_pton(af: c_int, src: *const c_char, dst: *mut c_void) -> c_int;
-        fn inet_ntop(af: c_int, src: *const c_void, dst: *mut c_char, size: socklen_t) -> *const c_char;
+        #[cfg(any(test, fuzzing))]
+        fn inet_ntop(af: c_int, src: *const c_void, dst: *mut c_char, size: libc::socklen_t) -> *const c_char;
     }
 
     fn pton<const N: usize>(family: i32, text: &[u8]) -> Option<[u8; N]> {
@@ -87,16 +89,18 @@ pub mod ip_text {
         (ok == 1).then_some(out)
     }
 
+    #[cfg(any(test, fuzzing))]
     fn ntop(family: i32, packed: *const u8, out: &mut [u8; ADDR_TEXT_MAX]) -> usize {
         // SAFETY: packed holds the family's address; out has ADDR_TEXT_MAX
         // bytes, INET6_ADDRSTRLEN, room for any address and its NUL.
-        let p = unsafe { inet_ntop(family, packed.cast(), out.as_mut_ptr().cast(), out.len() as socklen_t) };
+        let p = unsafe { inet_ntop(family, packed.cast(), out.as_mut_ptr().cast(), out.len() as libc::socklen_t) };
         if p.is_null() {
             return 0;
         }
         out.iter().position(|&c| c == 0).unwrap_or(0)
     }
 
+    #[cfg(any(test, fuzzing))]
     pub fn parse_ipv4(text: &[u8]) -> Option<[u8; 4]> {
         pton(libc::AF_INET, text)
     }
@@ -105,10 +109,12 @@ pub mod ip_text {
         pton(libc::AF_INET6, text)
     }
 
+    #[cfg(any(test, fuzzing))]
     pub fn format_ipv4(ip: &[u8; 4], out: &mut [u8; ADDR_TEXT_MAX]) -> usize {
         ntop(libc::AF_INET, ip.as_ptr(), out)
     }
 
+    #[cfg(any(test, fuzzing))]
     pub fn format_ipv6(ip: &[u8; 16], out: &mut [u8; ADDR_TEXT_MAX]) -> usize {
         ntop(libc::AF_INET6, ip.as_ptr(), out)
     }
