@@ -330,16 +330,21 @@ static size_t get_size(mp_obj_t o, const char *what) {
 // An int argument within [lo, hi]: TypeError for a non-int, ValueError
 // (never OverflowError) for any int outside, however big.
 static mp_int_t get_int_range(mp_obj_t o, mp_int_t lo, mp_int_t hi, const char *what) {
-    if (!mp_obj_is_int(o) && !mp_obj_is_bool(o)) {
-        mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("%s must be an int"), what);
-    }
     mp_int_t v = 0;
-    nlr_buf_t nlr;
     bool fits = false;
-    if (nlr_push(&nlr) == 0) {
-        v = mp_obj_get_int(o); // OverflowError beyond a machine word
-        nlr_pop();
+    if (mp_obj_is_small_int(o)) {
+        // The common case, without the exception handler (a setjmp).
+        v = MP_OBJ_SMALL_INT_VALUE(o);
         fits = true;
+    } else if (!mp_obj_is_int(o) && !mp_obj_is_bool(o)) {
+        mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("%s must be an int"), what);
+    } else {
+        nlr_buf_t nlr;
+        if (nlr_push(&nlr) == 0) {
+            v = mp_obj_get_int(o); // OverflowError beyond a machine word
+            nlr_pop();
+            fits = true;
+        }
     }
     if (!fits || v < lo || v > hi) {
         mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%s out of range"), what);
@@ -392,12 +397,29 @@ static bool addr_from_obj(const usocket_t *sock, mp_obj_t o, usocket_addr_t *out
     return check(status) == 1;
 }
 
+// A str of address text the core wrote (ASCII), in one allocation with its
+// text: unlike mp_obj_new_str, no UTF-8 check, no search for an equal qstr,
+// no second allocation and no hash until one is needed (0 is "not computed"
+// for MicroPython's str objects). Half the instructions of mp_obj_new_str
+// finding an interned qstr, a third of it making a new str.
+static mp_obj_t ascii_str(const uint8_t *text, size_t len) {
+    mp_obj_str_t *o = m_malloc(sizeof(mp_obj_str_t) + len + 1);
+    byte *data = (byte *)(o + 1);
+    memcpy(data, text, len);
+    data[len] = '\0';
+    o->base.type = &mp_type_str;
+    o->len = len;
+    o->hash = 0;
+    o->data = data;
+    return MP_OBJ_FROM_PTR(o);
+}
+
 // usocket_addr_t -> (host, port) or (host, port, flowinfo, scope_id).
 static mp_obj_t addr_to_obj(const usocket_addr_t *a) {
     uint8_t text[USOCKET_ADDR_TEXT_MAX];
     size_t len = usocket_addr_format(a, text);
     mp_obj_t items[4] = {
-        mp_obj_new_str((const char *)text, len),
+        ascii_str(text, len),
         MP_OBJ_NEW_SMALL_INT(a->port),
         mp_obj_new_int_from_uint(a->flowinfo),
         mp_obj_new_int_from_uint(a->scope_id),
@@ -1162,7 +1184,7 @@ static mp_obj_t mod_inet_ntop(mp_obj_t family_in, mp_obj_t packed_in) {
     mp_get_buffer_raise(packed_in, &packed, MP_BUFFER_READ);
     uint8_t text[USOCKET_ADDR_TEXT_MAX];
     mp_int_t n = check(usocket_inet_ntop(get_int32(family_in), packed.buf, packed.len, text));
-    return mp_obj_new_str((const char *)text, n);
+    return ascii_str(text, n);
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(mod_inet_ntop_obj, mod_inet_ntop);
 

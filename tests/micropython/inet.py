@@ -14,3 +14,14 @@ for bad in ("1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "", " 1.2.3.4"):
     expect(repr(bad), socket.inet_pton, socket.AF_INET, bad)
 for bad in ("1::2::3", ":::", "12345::", "::g", "1:2:3:4:5:6:7:8:9", "::1 "):
     expect(repr(bad), socket.inet_pton, socket.AF_INET6, bad)
+
+# Address text the module makes (accept, getsockname, inet_ntop) is a str
+# like any other: equal to literals, hashable, usable as a dict key.
+from _helpers import tcp_pair
+c, s = tcp_pair()
+h = s.getpeername()[0]
+t = socket.inet_ntop(socket.AF_INET6, bytes(15) + b"\x01")
+print(h == "127.0.0.1", "127.0.0.1" == h, hash(h) == hash("127.0.0.1"), {h: 1}.get("127.0.0.1"))
+print({"127.0.0.1": 2}[h], {t: 3}["::1"], t in ("::1",), h + ":" + t, type(h), type(t))
+c.close()
+s.close()
