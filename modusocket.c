@@ -458,7 +458,7 @@ static void dest_addr(socket_obj_t *self, mp_obj_t o, usocket_addr_t *out) {
 
 // addr_to_obj, returning the same tuple again when the address is the same
 // as last time (a tuple is immutable, so sharing it is safe). The cache is
-// allocated before the data is received (see socket_recvfrom), so that
+// allocated before the data is received (see recv_bytes), so that
 // nothing but the tuple itself is allocated once a datagram was taken.
 static mp_obj_t source_addr(socket_obj_t *self, const usocket_addr_t *a) {
     socket_addr_cache_t *cache = self->cache;

@@ -274,7 +274,7 @@ impl<'a> Iterator for Words<'a> {
     }
 }
 
-/// Calls `f` on each line of a file until it returns Some; None if it never
+/// Gives each line of a file to `wanted` until it answers Some; None if it never
 /// does or the file cannot be read. Lines longer than the buffer are skipped.
 /// (No slice indexing: a failed bounds check would bring core::fmt's panic
 /// messages into the firmware.)
