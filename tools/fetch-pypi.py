@@ -30,6 +30,10 @@ LIBRARIES = [
      "15ed0132bcff1a84e87049d9d7780ce26df0810fa674aa89d187e17493d6e3c5", "urequests"),
     ("microdot", "microdot-2.7.0-py3-none-any.whl",
      "1e9b7b825372e1ba8ebd4c59b6180e15c71f4b5200ec4bcbf8c9f9b5652db379", "microdot"),
+    ("micropython-umqtt.robust", "micropython-umqtt.robust-1.0.tar.gz",
+     "22a1b8c8e1128281efb13b3020927d07e33c5b747869da2cd77d37983a9ea002", "umqtt.robust"),
+    ("micropython-async-websocket-client", "micropython_async_websocket_client-0.3.4-py3-none-any.whl",
+     "9fac6cd254779e38242dc4977f49bc4bf06a2e73e497976d4dd8dd87684d85bd", "async_websocket_client"),
 ]
 
 

@@ -7,11 +7,18 @@
 - urequests with CPython's http.server: a 300 KB binary body checked by
   SHA-256, JSON, a POST echoed back, a refused connection;
 - microdot (an asyncio web framework) serving curl and 50 concurrent
-  CPython clients.
+  CPython clients;
+- umqtt.robust riding out a broker restart: refused reconnects until the
+  broker is back, then publish and subscribe again, no descriptor left over;
+- async_websocket_client (asyncio, a non-blocking socket read with
+  read/readline returning None) against a CPython WebSocket echo server, in
+  clear and over TLS through the firmware's `ssl` module.
 
 The libraries are the pinned releases tools/fetch-pypi.py puts in
 build/pylibs (`make pylibs`); they import `usocket` or, through asyncio,
 `socket`, which on build/micropython are both this module."""
+import base64
+import errno
 import hashlib
 import http.client
 import http.server
@@ -19,6 +26,8 @@ import json
 import os
 import shutil
 import socket
+import ssl
+import struct
 import subprocess
 import tempfile
 import threading
@@ -276,6 +285,206 @@ class MicrodotServer(unittest.TestCase):
             self.assertEqual(mp.finish()[0], 0)
         finally:
             mp.kill()
+
+
+ROBUST_CLIENT = """
+import sys, os, time, gc
+sys.path.insert(0, {lib!r})
+from umqtt.robust import MQTTClient
+def fds():
+    return len(os.listdir("/proc/self/fd"))
+log = []
+class Client(MQTTClient):
+    DELAY = 0.05
+    def log(self, in_reconnect, e):
+        log.append(in_reconnect)
+        if in_reconnect and log.count(True) == 1:
+            print("reconnecting", e.errno)
+got = []
+c = Client("usocket-robust", "127.0.0.1", port={port}, keepalive=30)
+c.set_callback(lambda t, m: got.append(m))
+c.connect()
+c.subscribe(b"usocket/robust", qos=1)
+c.publish(b"usocket/robust", b"before", qos=1)
+while not got:  # the broker's PUBACK and its copy to us come in either order
+    c.wait_msg()
+before = fds()
+print("connected", got)
+def stopped():
+    try:
+        return bool(os.stat({marker!r}))
+    except OSError:
+        return False
+while not stopped():
+    time.sleep_ms(10)
+# The broker is gone: this publish fails, then robust reconnects until the
+# restarted broker answers, and publishes again.
+c.publish(b"usocket/robust", b"lost", qos=1)
+c.subscribe(b"usocket/robust", qos=1)  # a clean session lost the subscription
+c.publish(b"usocket/robust", b"after", qos=1)
+while got[-1] != b"after":
+    c.wait_msg()
+gc.collect()  # robust drops each failed socket without closing it: the finaliser does
+print("after", got[-1], log.count(True) > 3, fds() - before)
+c.disconnect()
+"""
+
+
+@unittest.skipUnless(shutil.which("mosquitto"), "needs mosquitto (Debian package mosquitto)")
+class UmqttRobustBrokerRestart(unittest.TestCase):
+    def start_broker(self):
+        self.broker = subprocess.Popen(["mosquitto", "-c", self.conf], stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)
+        wait_listening(self.port)
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="usocket-robust-")
+        self.port = free_port()
+        self.conf = os.path.join(self.dir, "mosquitto.conf")
+        with open(self.conf, "w") as f:
+            f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n" % self.port)
+        self.start_broker()
+
+    def tearDown(self):
+        self.broker.terminate()
+        self.broker.wait(TIMEOUT)
+        shutil.rmtree(self.dir)
+
+    def test_reconnects_after_restart(self):
+        # umqtt.robust subclasses umqtt.simple from inside one `umqtt`
+        # package (its release links simple.py in): put the two together
+        package = os.path.join(self.dir, "lib", "umqtt")
+        os.makedirs(package)
+        for name in ("umqtt.simple", "umqtt.robust"):
+            for f in os.listdir(os.path.join(library_path(name), "umqtt")):
+                shutil.copy(os.path.join(library_path(name), "umqtt", f), package)
+        marker = os.path.join(self.dir, "stopped")
+        mp = Script(FIRMWARE, ROBUST_CLIENT.format(lib=os.path.dirname(package), port=self.port,
+                                                   marker=marker))
+        try:
+            self.assertEqual(mp.expect("connected"), "[b'before']")
+            self.broker.terminate()
+            self.broker.wait(TIMEOUT)
+            open(marker, "w").close()
+            # ECONNRESET/EPIPE or an end of stream ends the old session; the
+            # first reconnect finds nobody listening
+            self.assertEqual(mp.expect("reconnecting"), str(errno.ECONNREFUSED))
+            time.sleep(0.5)  # about ten refused attempts, 50 ms apart
+            self.start_broker()
+            # every socket robust dropped was closed by its finaliser
+            self.assertEqual(mp.expect("after"), "b'after' True 0")
+            self.assertEqual(mp.finish()[0], 0)
+        finally:
+            mp.kill()
+
+
+def ws_recv_exactly(conn, n):
+    data = b""
+    while len(data) < n:
+        chunk = conn.recv(n - len(data))
+        if not chunk:
+            raise EOFError
+        data += chunk
+    return data
+
+
+def ws_echo(conn):
+    """A WebSocket echo peer (RFC 6455) for one connection: frames come back
+    unmasked with the client's opcode; a close frame is answered and ends it."""
+    request = b""
+    while b"\r\n\r\n" not in request:
+        request += conn.recv(1)
+    key = [line.split(b":", 1)[1].strip() for line in request.split(b"\r\n")
+           if line.lower().startswith(b"sec-websocket-key:")][0]
+    accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+    conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                 b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+    try:
+        while True:
+            b1, b2 = ws_recv_exactly(conn, 2)
+            n = b2 & 0x7F
+            if n == 126:
+                n, = struct.unpack("!H", ws_recv_exactly(conn, 2))
+            elif n == 127:
+                n, = struct.unpack("!Q", ws_recv_exactly(conn, 8))
+            mask = ws_recv_exactly(conn, 4) if b2 & 0x80 else b"\0\0\0\0"
+            data = bytes(c ^ mask[i % 4] for i, c in enumerate(ws_recv_exactly(conn, n)))
+            if b1 & 0x0F == 8:
+                conn.sendall(b"\x88\x00")
+                return
+            if n < 126:
+                head = bytes([0x80 | b1 & 0x0F, n])
+            elif n < 65536:
+                head = bytes([0x80 | b1 & 0x0F, 126]) + struct.pack("!H", n)
+            else:
+                head = bytes([0x80 | b1 & 0x0F, 127]) + struct.pack("!Q", n)
+            conn.sendall(head + data)
+    except (EOFError, OSError):
+        pass
+    finally:
+        conn.close()
+
+
+WEBSOCKET_CLIENT = """
+import sys, asyncio, hashlib, binascii
+sys.path.insert(0, {lib!r})
+from async_websocket_client.ws import AsyncWebsocketClient
+async def main(url):
+    ws = AsyncWebsocketClient(1)
+    await ws.handshake(url)
+    for n in (5, 300, 5000, 70000):
+        msg = "".join(chr(65 + i % 26) for i in range(n))
+        await ws.send(msg)
+        reply = await ws.recv()
+        print("echo", n, len(reply), reply == msg)
+    await ws.close()
+    print("closed", ws.sock)
+asyncio.run(main({url!r}))
+"""
+
+
+@unittest.skipUnless(shutil.which("openssl"), "needs the openssl command")
+class WebsocketClient(unittest.TestCase):
+    def serve(self, context=None):
+        listener = socket.create_server(("127.0.0.1", 0))
+        self.addCleanup(listener.close)
+
+        def accept_loop():
+            while True:
+                try:
+                    conn, _ = listener.accept()
+                    if context:
+                        conn = context.wrap_socket(conn, server_side=True)
+                except OSError:
+                    return  # closed by the cleanup, or a failed handshake
+                threading.Thread(target=ws_echo, args=(conn,), daemon=True).start()
+
+        threading.Thread(target=accept_loop, daemon=True).start()
+        return listener.getsockname()[1]
+
+    def run_client(self, url):
+        mp = Script(FIRMWARE, WEBSOCKET_CLIENT.format(lib=library_path("async_websocket_client"), url=url))
+        try:
+            for n in (5, 300, 5000, 70000):
+                self.assertEqual(mp.expect("echo"), "%d %d True" % (n, n))
+            self.assertEqual(mp.expect("closed"), "None")
+            self.assertEqual(mp.finish()[0], 0)
+        finally:
+            mp.kill()
+
+    def test_clear(self):
+        self.run_client("ws://127.0.0.1:%d/echo" % self.serve())
+
+    def test_tls(self):
+        from test_tls import make_certs
+        d = tempfile.mkdtemp(prefix="usocket-wss-")
+        self.addCleanup(shutil.rmtree, d)
+        key, cert, _ = make_certs(d)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        # the library wraps the socket after making it non-blocking:
+        # the TLS handshake runs over a socket that answers EAGAIN
+        self.run_client("wss://localhost:%d/echo" % self.serve(context))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 client in two MicroPython processes with 1 MiB checked end to end, a
 non-blocking handshake driven by select.poll (which asks usocket through
 the TLS object's ioctl), a MicroPython TLS server for CPython's ssl, and
-asyncio's TLS streams (start_server and open_connection with ssl=).
+asyncio's TLS streams (start_server and open_connection with ssl=), and
+the firmware's `ssl` module (file names, CA checks by host name).
 
 Certificates are made at test time with the openssl command."""
 import hashlib
@@ -12,6 +13,7 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import unittest
 
 from mpy import FIRMWARES, Script, TIMEOUT, concurrently
@@ -223,6 +225,65 @@ class Tls(unittest.TestCase):
             self.assertEqual(srv.finish()[0], 0)
         finally:
             srv.kill()
+
+    def test_ssl_module_with_file_names(self):
+        """The firmware's `ssl` (CPython's API over `tls`): a server made by
+        ssl.wrap_socket from file names for a CPython client, and a client
+        context verifying CPython's server from a CA file, by host name."""
+        listener = socket.create_server(("127.0.0.1", 0))
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.cert, self.key)
+
+        def serve(n):
+            conn, _ = listener.accept()
+            try:
+                with context.wrap_socket(conn, server_side=True) as t:
+                    t.sendall(b"hello %d\n" % n)
+            except (ssl.SSLError, OSError):
+                pass  # the client that checks the wrong name gives up
+
+        threads = [threading.Thread(target=serve, args=(n,), daemon=True) for n in range(2)]
+        for t in threads:
+            t.start()
+        mp = Script(FIRMWARES[0], """
+            import socket, ssl
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            print("verify", ctx.verify_mode == ssl.CERT_REQUIRED)
+            ctx.load_verify_locations(cafile={cert!r})
+            for name in ("localhost", "wrong.example"):
+                s = socket.socket()
+                s.connect(("127.0.0.1", {port}))
+                try:
+                    t = ctx.wrap_socket(s, server_hostname=name)
+                    print(name, t.readline())
+                    t.close()
+                except ValueError as e:  # how MicroPython's tls reports a failed check
+                    print(name, "refused", "CN" in str(e))
+                    s.close()
+            l = socket.socket()
+            l.bind(("127.0.0.1", 0))
+            l.listen(1)
+            print("port", l.getsockname()[1])
+            c, _ = l.accept()
+            t = ssl.wrap_socket(c, server_side=True, cert={cert!r}, key={key!r})
+            t.write(t.readline().upper())
+            t.close()
+            l.close()
+        """.format(cert=self.cert, key=self.key, port=listener.getsockname()[1]))
+        try:
+            self.assertEqual(mp.expect("verify"), "True")
+            self.assertEqual(mp.expect("localhost"), "b'hello 0\\n'")
+            self.assertEqual(mp.expect("wrong.example"), "refused True")
+            port = int(mp.expect("port"))
+            client = ssl.create_default_context(cafile=self.cert)
+            with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw:
+                with client.wrap_socket(raw, server_hostname="localhost") as t:
+                    t.sendall(b"shout\n")
+                    self.assertEqual(t.makefile("rb").readline(), b"SHOUT\n")
+            self.assertEqual(mp.finish()[0], 0)
+        finally:
+            mp.kill()
+            listener.close()
 
 
 if __name__ == "__main__":
