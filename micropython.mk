@@ -129,6 +129,8 @@ endif
 
 # cargo decides what is up to date (its build script declares every input),
 # so it runs on every build; the library's timestamp changes only when it does.
+# Compared by content, not by time: after a change of flags is undone, cargo
+# picks its older artifact for the old flags, which is not newer than ours.
 $(USOCKET_LIB): $(HEADER_BUILD)/qstrdefs.generated.h FORCE | $(USOCKET_BUILD)/.dir
 	$(ECHO) "CARGO usocket $(USOCKET_RUST_TARGET)"
 	$(file >$(USOCKET_BUILD)/cflags.new,$(USOCKET_PROBE_CFLAGS))
@@ -137,9 +139,9 @@ $(USOCKET_LIB): $(HEADER_BUILD)/qstrdefs.generated.h FORCE | $(USOCKET_BUILD)/.d
 		USOCKET_INCLUDE_DIR=$(abspath $(USOCKET_BUILD)/include) \
 		$(USOCKET_CARGO) build $(USOCKET_PROFILE_FLAG) --locked --quiet $(USOCKET_TARGET_FLAG) $(USOCKET_CARGO_FLAGS) \
 		--manifest-path $(USOCKET_DIR)/Cargo.toml --target-dir $(abspath $(USOCKET_BUILD)/target)
-	$(Q)if [ ! -e $@ ] || [ $(USOCKET_CARGO_LIB) -nt $@ ]; then \
+	$(Q)if [ ! -e $@ ] || ! cmp -s $(USOCKET_CARGO_LIB) $@.cargo; then \
 		$(OBJCOPY) $(USOCKET_STRIP_UNWIND) $(USOCKET_HIDE_SYMBOLS) \
-			$(USOCKET_CARGO_LIB) $@; fi
+			$(USOCKET_CARGO_LIB) $@ && cp -p $(USOCKET_CARGO_LIB) $@.cargo; fi
 
 $(USOCKET_BUILD)/.dir:
 	$(Q)mkdir -p $(USOCKET_BUILD) && touch $@
