@@ -441,6 +441,85 @@ print(after['tcp_pcb'] - before['tcp_pcb'], after['udp_pcb'] - before['udp_pcb']
         self.assertEqual(out, "0 0\n")
 
 
+class Asyncio(BoardTest):
+    CLIENTS = 6
+
+    def test_server_and_client_at_once(self):
+        """asyncio on the board (frozen in its firmware) runs on usocket's
+        poll readiness: a stream server for six concurrent CPython clients
+        (hostfwd) while the same loop is a client of a host server
+        (guestfwd)."""
+        def host_serve():
+            s, _ = self.host_server.accept()
+            with s:
+                s.settimeout(TIMEOUT)
+                s.sendall(s.makefile("rb").readline().upper())
+
+        server = threading.Thread(target=host_serve)
+        server.start()
+        self.board.start("""
+import asyncio
+served = 0
+async def handle(r, w):
+    global served
+    n = int(await r.readline())
+    data = await r.readexactly(n)
+    w.write(b'%%d %%d\\n' %% (len(data), sum(data)))
+    await w.drain()
+    w.close()
+    await w.wait_closed()
+    served += 1
+async def client():
+    r, w = await asyncio.open_connection('10.0.2.100', 8000)
+    w.write(b'hello from the board\\n')
+    await w.drain()
+    reply = await r.readline()
+    w.close()
+    await w.wait_closed()
+    return reply
+async def main():
+    server = await asyncio.start_server(handle, '0.0.0.0', 80, backlog=%d)
+    print('serving')
+    reply = await client()
+    while served < %d:
+        await asyncio.sleep_ms(10)
+    server.close()
+    await server.wait_closed()
+    print('done', served, reply)
+asyncio.run(main())
+""" % (self.CLIENTS, self.CLIENTS))
+
+        def client(i):
+            data = os.urandom(3000 + 1000 * i)
+            c = self.connect_in()
+            with c:
+                c.sendall(b"%d\n" % len(data) + data)
+                return c.makefile("rb").readline() == b"%d %d\n" % (len(data), sum(data))
+
+        # QEMU accepts a host connection before the guest does: connect once
+        # the board listens, or a connection could meet a reset instead
+        self.board.read_until(b"serving\r\n", TIMEOUT)
+        results, errors = [None] * self.CLIENTS, []
+
+        def run(i):
+            try:
+                results[i] = client(i)
+            except Exception as e:
+                errors.append(repr(e))
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(self.CLIENTS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(TIMEOUT)
+        server.join(TIMEOUT)
+        out, err = self.board.follow(TIMEOUT)
+        self.assertEqual(err, "")
+        self.assertEqual(errors, [])
+        self.assertEqual(results, [True] * self.CLIENTS)
+        self.assertEqual(out.split(), ["done", str(self.CLIENTS), "b'HELLO", "FROM", "THE", "BOARD\\n'"])
+
+
 class Upstream(BoardTest):
     """MicroPython's own tests that apply to a board with one interface."""
 
