@@ -174,6 +174,10 @@ cross: firmware-qemu
 			--config "target.$$t.rustflags=['-C','force-unwind-tables=no']" || exit 1; \
 		ls -l $(BUILD)/cross/$$t/release/libusocket.a; \
 	done
+	@echo "CARGO thumbv7m-none-eabi, lwIP with IPv6 (type check)"
+	@sed 's/$$/ -DLWIP_IPV6=1/' $(BUILD)/qemu/usocket/cflags > $(BUILD)/cross/cflags-ipv6
+	@USOCKET_MP_CFLAGS_FILE=$(abspath $(BUILD))/cross/cflags-ipv6 \
+		cargo check --release --locked --quiet --target thumbv7m-none-eabi --target-dir $(abspath $(BUILD))/cross-ipv6
 	@$(MAKE) --no-print-directory check-espidf
 
 # A type-check build of the posix backend for ESP-IDF's BSD socket API on the

@@ -12,7 +12,10 @@
 #define LWIP_RAW                    0
 
 #define LWIP_IPV4                   1
+// `make cross` type-checks the lwIP raw backend with IPv6 too (-DLWIP_IPV6=1).
+#ifndef LWIP_IPV6
 #define LWIP_IPV6                   0
+#endif
 #define LWIP_ARP                    1
 #define LWIP_ETHERNET               1
 #define LWIP_DHCP                   1

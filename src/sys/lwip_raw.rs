@@ -59,11 +59,47 @@ const FLAG_ABORT_ON_CLOSE: u8 = 1; // SO_LINGER with a zero timeout
 const FLAG_RD_SHUT: u8 = 2; // shutdown(SHUT_RD): recv says end of stream
 const FLAG_REUSEADDR: u8 = 4;
 
-/// One received datagram and where it came from.
+/// Bytes of a datagram's source address: IPv4 only unless lwIP has IPv6.
+#[cfg(not(usocket_lwip_ipv6))]
+pub const USOCKET_LWIP_SOURCE_BYTES: usize = 4;
+#[cfg(usocket_lwip_ipv6)]
+pub const USOCKET_LWIP_SOURCE_BYTES: usize = 16;
+
+/// One received datagram and where it came from, kept compact (12 bytes
+/// without IPv6, not a 32-byte SockAddr): every UDP socket has a queue of them.
 #[repr(C)]
+#[derive(Clone, Copy)]
 pub struct Datagram {
     pub p: *mut c_void,
-    pub from: SockAddr,
+    pub port: u16,
+    pub v6: u8,
+    pub ip: [u8; USOCKET_LWIP_SOURCE_BYTES],
+}
+
+impl Datagram {
+    fn new(p: *mut c_void, from: &SockAddr) -> Datagram {
+        let mut ip = [0; USOCKET_LWIP_SOURCE_BYTES];
+        ip.copy_from_slice(&from.addr[..USOCKET_LWIP_SOURCE_BYTES]);
+        Datagram { p, port: from.port, v6: (from.family == consts::AF_INET6) as u8, ip }
+    }
+
+    fn source(&self) -> SockAddr {
+        let mut addr = [0; 16];
+        addr[..USOCKET_LWIP_SOURCE_BYTES].copy_from_slice(&self.ip);
+        if self.v6 != 0 {
+            SockAddr::v6(addr, self.port, 0, 0)
+        } else {
+            SockAddr::v4([addr[0], addr[1], addr[2], addr[3]], self.port)
+        }
+    }
+}
+
+/// A listener's queue of connections or a UDP socket's queue of datagrams:
+/// a socket is one kind for its whole life, so the two share memory.
+#[repr(C)]
+pub union Queue {
+    pub accept: [*mut c_void; USOCKET_LWIP_ACCEPT_MAX],
+    pub udp: [Datagram; USOCKET_LWIP_UDP_QUEUE],
 }
 
 /// The backend's part of a socket.
@@ -71,8 +107,9 @@ pub struct Datagram {
 /// Invariants: `pcb` is a `tcp_pcb` (kind TCP) or `udp_pcb` (kind UDP) whose
 /// callback argument is this struct's address, or null once closed or after
 /// lwIP freed it (tcp_err). `rx` is the chain of received, unread data.
-/// `acceptq` slots hold owned, not yet accepted pcbs (null: that connection
-/// died while waiting); `udpq` owns its pbufs.
+/// `queue` is the accept queue of TCP sockets, whose slots hold owned, not
+/// yet accepted pcbs (null: that connection died while waiting), and the
+/// datagram queue of UDP sockets, which owns its pbufs.
 #[repr(C)]
 pub struct State {
     pub pcb: *mut c_void,
@@ -88,8 +125,7 @@ pub struct State {
     pub aq_cap: u8,
     pub uq_head: u8,
     pub uq_len: u8,
-    pub acceptq: [*mut c_void; USOCKET_LWIP_ACCEPT_MAX],
-    pub udpq: [Datagram; USOCKET_LWIP_UDP_QUEUE],
+    pub queue: Queue,
 }
 
 impl State {
@@ -125,6 +161,17 @@ impl State {
 
     fn as_arg(&mut self) -> *mut c_void {
         (self as *mut State).cast()
+    }
+
+    fn acceptq(&mut self) -> &mut [*mut c_void; USOCKET_LWIP_ACCEPT_MAX] {
+        // SAFETY: both members of the union are pointers and integers, for
+        // which any bytes are valid; only TCP sockets use this one.
+        unsafe { &mut self.queue.accept }
+    }
+
+    fn udpq(&mut self) -> &mut [Datagram; USOCKET_LWIP_UDP_QUEUE] {
+        // SAFETY: as in acceptq; only UDP sockets use this one.
+        unsafe { &mut self.queue.udp }
     }
 
     fn fail(&mut self, e: Errno) {
@@ -295,9 +342,9 @@ unsafe extern "C" fn on_tcp_accept(arg: *mut c_void, newpcb: *mut tcp_pcb, err: 
         return ERR_ABRT as err_t;
     }
     let i = (st.aq_head as usize + st.aq_len as usize) % USOCKET_LWIP_ACCEPT_MAX;
-    st.acceptq[i] = newpcb.cast();
     st.aq_len += 1;
-    let slot: *mut *mut c_void = &mut st.acceptq[i];
+    let slot: *mut *mut c_void = &mut st.acceptq()[i];
+    st.acceptq()[i] = newpcb.cast();
     // SAFETY: registering callbacks on a pcb lwIP just gave us.
     unsafe {
         tcp_arg(newpcb, slot.cast());
@@ -317,7 +364,7 @@ unsafe extern "C" fn on_udp_recv(arg: *mut c_void, _pcb: *mut udp_pcb, p: *mut p
     }
     let i = (st.uq_head as usize + st.uq_len as usize) % USOCKET_LWIP_UDP_QUEUE;
     // SAFETY: addr is valid for the duration of the callback.
-    st.udpq[i] = Datagram { p: p.cast(), from: from_ip(unsafe { &*addr }, port) };
+    st.udpq()[i] = Datagram::new(p.cast(), &from_ip(unsafe { &*addr }, port));
     st.uq_len += 1;
 }
 
@@ -390,7 +437,7 @@ pub fn close(st: &mut State) {
     match st.kind {
         KIND_TCP => {
             // Connections still waiting for accept() are dropped.
-            for slot in st.acceptq.iter_mut() {
+            for slot in st.acceptq().iter_mut() {
                 let pcb: *mut tcp_pcb = slot.cast();
                 if !pcb.is_null() {
                     // SAFETY: an owned, unaccepted pcb: detach, then abort.
@@ -431,7 +478,7 @@ pub fn close(st: &mut State) {
                 // SAFETY: an owned udp_pcb, removed once.
                 unsafe { udp_remove(st.udp()) };
             }
-            for d in st.udpq.iter_mut() {
+            for d in st.udpq().iter_mut() {
                 free_chain(d.p);
                 d.p = ptr::null_mut();
             }
@@ -505,8 +552,7 @@ pub fn accept(st: &mut State, peer: &mut SockAddr) -> Result<State> {
     }
     while st.aq_len > 0 {
         let i = st.aq_head as usize % USOCKET_LWIP_ACCEPT_MAX;
-        let pcb: *mut tcp_pcb = st.acceptq[i].cast();
-        st.acceptq[i] = ptr::null_mut();
+        let pcb: *mut tcp_pcb = core::mem::replace(&mut st.acceptq()[i], ptr::null_mut()).cast();
         st.aq_head = ((i + 1) % USOCKET_LWIP_ACCEPT_MAX) as u8;
         st.aq_len -= 1;
         if pcb.is_null() {
@@ -667,14 +713,14 @@ fn recv_datagram(st: &mut State, buf: &mut [u8], flags: i32, from: Option<&mut S
         return Err(Errno::EAGAIN);
     }
     let i = st.uq_head as usize % USOCKET_LWIP_UDP_QUEUE;
-    let d = &mut st.udpq[i];
+    let d = &mut st.udpq()[i];
     let p: *mut pbuf = d.p.cast();
     // SAFETY: an owned datagram pbuf.
     let n = buf.len().min(unsafe { (*p).tot_len } as usize);
     // SAFETY: copies n bytes out of it.
     unsafe { pbuf_copy_partial(p, buf.as_mut_ptr().cast(), n as u16, 0) };
     if let Some(f) = from {
-        *f = d.from;
+        *f = d.source();
     }
     if flags & consts::MSG_PEEK == 0 {
         free_chain(d.p);
@@ -925,7 +971,8 @@ pub fn readiness(st: &State, wanted: PollFlags) -> PollFlags {
         KIND_TCP => match st.conn {
             CONN_NEW => r |= PollFlags::WR | PollFlags::HUP,
             CONN_LISTENING => {
-                if st.acceptq.iter().any(|p| !p.is_null()) {
+                // SAFETY: as in State::acceptq (a TCP socket).
+                if unsafe { &st.queue.accept }.iter().any(|p| !p.is_null()) {
                     r |= PollFlags::RD;
                 }
             }
