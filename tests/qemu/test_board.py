@@ -346,6 +346,32 @@ u.close()
         self.assertEqual([(d, port) for d, _, port in got], [(b"to the sink", UDP_SINK_PORT)])
         self.assertEqual(got[0][1][0], "10.0.2.15")
 
+    def test_datagram_queue_keeps_four_with_their_sources(self):
+        out = self.run_on_board("""
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.settimeout(5)
+u.sendto(b'warm', ('%s', 7))  # ARP first: lwIP holds one packet per unresolved peer
+print(u.recvfrom(100))
+for i in range(6):
+    u.sendto(b'burst %%d' %% i, ('%s', 7))
+p = select.poll()
+p.register(u, select.POLLIN)
+start = time.ticks_ms()
+while time.ticks_diff(time.ticks_ms(), start) < 500:
+    p.poll(20)  # lwIP runs while MicroPython waits
+u.settimeout(0)
+try:
+    while True:
+        print(u.recvfrom(100))
+except OSError as e:
+    print('then', errno.errorcode.get(e.errno, e.errno))
+u.close()
+""" % (VHOST_IP, VHOST_IP))
+        # four fit in the queue; the rest are dropped, as UDP may
+        expect = "".join("(b'%s', ('%s', 7))\n" % (d, VHOST_IP) for d in
+                         ["warm", "burst 0", "burst 1", "burst 2", "burst 3"])
+        self.assertEqual(out, expect + "then EAGAIN\n")
+
 
 class Behaviour(BoardTest):
     def test_timeouts_and_nonblocking(self):
