@@ -343,8 +343,9 @@ unsafe extern "C" fn on_tcp_accept(arg: *mut c_void, newpcb: *mut tcp_pcb, err: 
     }
     let i = (st.aq_head as usize + st.aq_len as usize) % USOCKET_LWIP_ACCEPT_MAX;
     st.aq_len += 1;
-    let slot: *mut *mut c_void = &mut st.acceptq()[i];
-    st.acceptq()[i] = newpcb.cast();
+    let slot = &mut st.acceptq()[i];
+    *slot = newpcb.cast();
+    let slot: *mut *mut c_void = slot;
     // SAFETY: registering callbacks on a pcb lwIP just gave us.
     unsafe {
         tcp_arg(newpcb, slot.cast());
