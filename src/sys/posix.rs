@@ -691,24 +691,41 @@ mod lwip {
     /// The connection was established (connect completed, or accepted).
     pub const CONNECTED: u32 = 256;
 
-    /// Closing a listener with connections still waiting to be accepted
-    /// trips an assertion in lwIP's netconn_drain when lwIP is built with
-    /// LWIP_NETCONN_FULLDUPLEX, as ESP-IDF builds it (esp-idf issue #3842):
-    /// take and close them first. (A connection that arrives in between can
-    /// still hit it; lwIP offers no way to stop a listener first.)
+    /// Two lwIP faults in closing a listener, worked around here:
+    /// - With SO_LINGER on, lwIP 2.2.1 looks at the pcb's queues of unsent
+    ///   and unacknowledged data before it closes; a listening pcb is a
+    ///   smaller struct without them, so it reads past its end and, with a
+    ///   linger time of 0, may abort the listener, which trips the assertion
+    ///   "don't call tcp_abort/tcp_abandon for listen-pcbs". A listener has
+    ///   nothing to linger for: turn the option off first.
+    /// - Connections still waiting to be accepted trip an assertion in
+    ///   lwIP's netconn_drain when lwIP is built with LWIP_NETCONN_FULLDUPLEX,
+    ///   as ESP-IDF builds it (esp-idf issue #3842): take and close them
+    ///   first. (A connection that arrives in between can still hit it; lwIP
+    ///   offers no way to stop a listener first.)
     pub fn before_close(st: &State, fd: c::c_int) {
         if !ON || !has(st, LISTENING) {
             return;
         }
-        loop {
+        let linger_off = [0u8; 8]; // struct linger { l_onoff = 0, l_linger = 0 }
+        // SAFETY: a listening socket we own; the option value is 8 readable
+        // bytes, the size of struct linger. A failure changes nothing.
+        unsafe {
+            c::setsockopt(fd, consts::SOL_SOCKET, consts::SO_LINGER, linger_off.as_ptr().cast(), linger_off.len() as c::socklen_t)
+        };
+        // A connection aborted while it waited is reported as an error
+        // (ECONNABORTED) and may have live ones behind it: only "would
+        // block" says the queue is empty. Bounded, in case an error repeats.
+        for _ in 0..256 {
             // SAFETY: a listening socket we own (non-blocking: returns at
             // once); null address pointers ask for no address.
             let new = unsafe { c::accept(fd, core::ptr::null_mut(), core::ptr::null_mut()) };
-            if new < 0 {
+            if new >= 0 {
+                // SAFETY: the socket accept just gave us.
+                unsafe { c::close(new) };
+            } else if errno().is_would_block() {
                 break;
             }
-            // SAFETY: the socket accept just gave us.
-            unsafe { c::close(new) };
         }
     }
 

@@ -1,0 +1,132 @@
+# Seeded random sequences of calls on a pool of sockets in every state:
+# listeners, connections made and accepted among themselves, UDP pairs,
+# closed and collected sockets, each method with good and bad arguments.
+# Only OSError, TypeError, ValueError and OverflowError may come out; the
+# process must not crash or hang (every socket is non-blocking). Traffic
+# stays on the loopback: the only addresses dialled are the pool's own.
+import gc
+import random
+from _helpers import socket
+
+KINDS = [(socket.AF_INET, socket.SOCK_STREAM), (socket.AF_INET, socket.SOCK_DGRAM),
+         (socket.AF_INET6, socket.SOCK_STREAM), (socket.AF_INET6, socket.SOCK_DGRAM)]
+BAD = [None, -1, 2**31, 2**64, 1.5, "", "x", b"", (), [], object()]
+DATA = [b"", b"x", b"0123456789" * 100, bytearray(b"abc"), memoryview(b"hello world")[2:7], b"y" * 70000]
+SIZES = [0, 1, 7, 100, 4096, 70000, -1]
+OPTS = [(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1), (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 0),
+        (socket.SOL_SOCKET, socket.SO_BROADCAST, 1), (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),
+        (socket.SOL_SOCKET, socket.SO_RCVBUF, 8192), (socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0"),
+        (socket.SOL_SOCKET, socket.SO_ERROR, 0), (socket.IPPROTO_IP, socket.IP_TTL, 300)]
+LOOPBACK = {socket.AF_INET: "127.0.0.1", socket.AF_INET6: "::1"}
+
+
+class Pool:
+    def __init__(self, rng):
+        self.rng = rng
+        self.socks = []
+        self.ports = {socket.AF_INET: [], socket.AF_INET6: []}  # bound ports of the pool
+
+    def add(self, s, family):
+        s.settimeout(0)
+        self.socks.append((s, family))
+        if len(self.socks) > 24:
+            self.socks.pop(0)[0].close()
+
+    def new(self):
+        family, kind = self.rng.choice(KINDS)
+        try:
+            self.add(socket.socket(family, kind), family)
+        except OSError:
+            pass  # no IPv6 on this stack
+
+    def addr(self, family):
+        r = self.rng.random()
+        if r < 0.6 and self.ports[family]:
+            return (LOOPBACK[family], self.rng.choice(self.ports[family]))
+        if r < 0.8:
+            return (LOOPBACK[family], 0)
+        return self.rng.choice([("127.0.0.1", 0), ("::1", 0, 0, 0), ("127.0.0.1", 70000), ("1.2.3", 1),
+                                ("::1", 0, 2**21, 0), ("127.0.0.1",), b"\2\0\0\0", None, ("", 0)])
+
+    def args(self, family, name):
+        rng = self.rng
+        if rng.random() < 0.1 and name not in ("settimeout", "setblocking"):  # (bad values may mean "block")
+            return [rng.choice(BAD) for _ in range(rng.randint(0, 3))]
+        if rng.random() < 0.05:
+            family = socket.AF_INET6 if family == socket.AF_INET else socket.AF_INET
+        if name in ("bind", "connect"):
+            return [self.addr(family)]
+        if name == "listen":
+            return rng.choice([[], [0], [1], [8], [-1]])
+        if name in ("send", "sendall", "write"):
+            return [rng.choice(DATA)]
+        if name == "sendto":
+            return [rng.choice(DATA), self.addr(family)]
+        if name in ("recv", "recvfrom", "read"):
+            return [rng.choice(SIZES)]
+        if name in ("recv_into", "recvfrom_into", "readinto"):
+            n = rng.choice([0, 1, 100, 5000])
+            buf = bytearray(n) if n else memoryview(bytearray(1))[:0]  # (bytearray(0) is UB in MicroPython)
+            return [buf] if rng.random() < 0.5 else [buf, rng.choice(SIZES)]
+        if name == "setsockopt":
+            return list(rng.choice(OPTS))
+        if name == "getsockopt":
+            level, opt, _ = rng.choice(OPTS)
+            return [level, opt] if rng.random() < 0.7 else [level, opt, rng.choice([0, 4, 8, 100])]
+        if name == "shutdown":
+            return [rng.choice([0, 1, 2, 3])]
+        if name == "settimeout":
+            return [rng.choice([0, 0.0])]
+        if name == "setblocking":
+            return [False]
+        if name == "makefile":
+            return [rng.choice(["rb", "wb", "rwb"])]
+        if name == "readline":
+            return rng.choice([[], [1], [50]])
+        return []
+
+
+METHODS = ["bind", "listen", "accept", "connect", "send", "sendall", "sendto", "recv", "recvfrom",
+           "recv_into", "recvfrom_into", "setsockopt", "getsockopt", "settimeout", "gettimeout",
+           "setblocking", "makefile", "read", "readinto", "readline", "write", "close", "fileno",
+           "shutdown", "getsockname", "getpeername"]
+ALLOWED = (OSError, TypeError, ValueError, OverflowError)
+
+
+def run(seed, calls):
+    rng = random
+    rng.seed(seed)
+    pool = Pool(rng)
+    succeeded = 0
+    for i in range(calls):
+        if len(pool.socks) < 4 or rng.random() < 0.05:
+            pool.new()
+        if rng.random() < 0.02 and pool.socks:
+            pool.socks.pop(rng.randint(0, len(pool.socks) - 1))  # dropped: the finaliser closes it
+            gc.collect()
+        s, family = rng.choice(pool.socks)
+        name = rng.choice(METHODS)
+        args = pool.args(family, name)
+        try:
+            result = getattr(s, name)(*args)
+            succeeded += 1
+        except ALLOWED:
+            continue
+        if name == "accept":
+            pool.add(result[0], family)
+        elif name == "bind" or name == "listen":
+            try:
+                port = s.getsockname()[1]
+                if port and port not in pool.ports[family]:
+                    pool.ports[family].append(port)
+            except OSError:
+                pass
+    for s, _ in pool.socks:
+        s.close()
+    return succeeded
+
+
+for seed in (1, 2, 3, 4, 5, 6):
+    n = run(seed, 2500)
+    # a run where most calls fail on their arguments would test little
+    print("seed", seed, "busy" if n > 500 else "idle (%d calls succeeded)" % n)
