@@ -58,6 +58,9 @@ const CONN_FAILED: u8 = 5;
 const FLAG_ABORT_ON_CLOSE: u8 = 1; // SO_LINGER with a zero timeout
 const FLAG_RD_SHUT: u8 = 2; // shutdown(SHUT_RD): recv says end of stream
 const FLAG_REUSEADDR: u8 = 4;
+/// TCP_NODELAY of a listener, for the connections it accepts: a listening pcb
+/// is a smaller struct without the flags field of a connection's pcb.
+const FLAG_NODELAY: u8 = 8;
 
 /// Bytes of a datagram's source address: IPv4 only unless lwIP has IPv6.
 #[cfg(not(usocket_lwip_ipv6))]
@@ -508,12 +511,24 @@ pub fn bind(st: &mut State, addr: &SockAddr) -> Result<()> {
         return Err(st.take_error().unwrap_or(Errno::EINVAL));
     }
     // SAFETY: a live pcb of the right kind; ip lives across the call.
-    check(unsafe {
-        match st.kind {
+    // local_port is in the part both pcb kinds (and a listening pcb) share.
+    unsafe {
+        // Bound already (by bind, or implicitly by connect or sendto): Linux
+        // says EINVAL. lwIP's tcp_bind would put the pcb on its list of bound
+        // pcbs a second time, which makes the list a cycle, and the next walk
+        // of it (closing a listener walks it) never ends.
+        let bound = match st.kind {
+            KIND_TCP => (*st.tcp()).local_port,
+            _ => (*st.udp()).local_port,
+        };
+        if bound != 0 {
+            return Err(Errno::EINVAL);
+        }
+        check(match st.kind {
             KIND_TCP => tcp_bind(st.tcp(), &ip, addr.port),
             _ => udp_bind(st.udp(), &ip, addr.port),
-        }
-    })
+        })
+    }
 }
 
 pub fn listen(st: &mut State, backlog: i32) -> Result<()> {
@@ -525,6 +540,8 @@ pub fn listen(st: &mut State, backlog: i32) -> Result<()> {
         return Err(Errno::EINVAL);
     }
     let cap = (backlog.max(1) as usize).min(USOCKET_LWIP_ACCEPT_MAX) as u8;
+    // SAFETY: a live tcp_pcb, not yet listening.
+    let nodelay = unsafe { (*st.tcp()).flags } as u32 & consts::TF_NODELAY as u32 != 0;
     let mut err: err_t = ERR_OK as err_t;
     // SAFETY: listening frees the old pcb and returns a smaller one (or null
     // with err set, the old pcb untouched).
@@ -534,6 +551,9 @@ pub fn listen(st: &mut State, backlog: i32) -> Result<()> {
     }
     st.pcb = lpcb.cast();
     st.conn = CONN_LISTENING;
+    if nodelay {
+        st.flags |= FLAG_NODELAY;
+    }
     st.aq_cap = cap;
     let arg = st.as_arg();
     // SAFETY: a live listening pcb owned by st.
@@ -565,6 +585,9 @@ pub fn accept(st: &mut State, peer: &mut SockAddr) -> Result<State> {
             tcp_arg(pcb, ptr::null_mut());
             tcp_err(pcb, None);
             *peer = from_ip(&(*pcb).remote_ip, (*pcb).remote_port);
+            if st.flags & FLAG_NODELAY != 0 {
+                (*pcb).flags |= consts::TF_NODELAY as tcpflags_t; // inherited, as on Linux
+            }
         }
         return Ok(State { pcb: pcb.cast(), kind: KIND_TCP, conn: CONN_CONNECTED, family_v6: st.family_v6, ..State::closed() });
     }
@@ -833,9 +856,16 @@ pub fn setsockopt(st: &mut State, level: i32, name: i32, value: &[u8]) -> Result
                 st.flags &= !FLAG_ABORT_ON_CLOSE;
             }
         }
+        (consts::IPPROTO_TCP, consts::TCP_NODELAY) if st.conn == CONN_LISTENING => {
+            if read_int(value)? != 0 {
+                st.flags |= FLAG_NODELAY;
+            } else {
+                st.flags &= !FLAG_NODELAY;
+            }
+        }
         (consts::IPPROTO_TCP, consts::TCP_NODELAY) if st.kind == KIND_TCP => {
             let on = read_int(value)? != 0;
-            // SAFETY: a live tcp_pcb.
+            // SAFETY: a live tcp_pcb that is not listening (a full tcp_pcb).
             unsafe {
                 let f = &mut (*st.tcp()).flags;
                 *f = if on { *f | consts::TF_NODELAY as tcpflags_t } else { *f & !(consts::TF_NODELAY as tcpflags_t) };
@@ -902,8 +932,9 @@ pub fn getsockopt(st: &mut State, level: i32, name: i32, out: &mut [u8]) -> Resu
         (consts::SOL_SOCKET, consts::SO_KEEPALIVE) => opt(consts::SOF_KEEPALIVE as u32),
         (consts::SOL_SOCKET, consts::SO_RCVBUF) => consts::TCP_WND,
         (consts::SOL_SOCKET, consts::SO_SNDBUF) => consts::TCP_SND_BUF,
+        (consts::IPPROTO_TCP, consts::TCP_NODELAY) if st.conn == CONN_LISTENING => (st.flags & FLAG_NODELAY != 0) as i32,
         (consts::IPPROTO_TCP, consts::TCP_NODELAY) if st.kind == KIND_TCP && live => {
-            // SAFETY: a live tcp_pcb.
+            // SAFETY: a live tcp_pcb that is not listening (a full tcp_pcb).
             (unsafe { (*st.tcp()).flags } as u32 & consts::TF_NODELAY as u32 != 0) as i32
         }
         (consts::SOL_SOCKET, consts::SO_LINGER) => {

@@ -104,6 +104,8 @@ def run(seed, calls):
         if rng.random() < 0.02 and pool.socks:
             pool.socks.pop(rng.randint(0, len(pool.socks) - 1))  # dropped: the finaliser closes it
             gc.collect()
+        if not pool.socks:
+            continue  # the stack is out of sockets for now
         s, family = rng.choice(pool.socks)
         name = rng.choice(METHODS)
         args = pool.args(family, name)

@@ -546,6 +546,74 @@ asyncio.run(main())
         self.assertEqual(out.split(), ["done", str(self.CLIENTS), "b'HELLO", "FROM", "THE", "BOARD\\n'"])
 
 
+class LwipRawFaults(BoardTest):
+    """Sequences that corrupted lwIP's state through the raw backend, found by
+    tests/micropython/random_calls.py on the board."""
+
+    def test_second_bind_is_einval(self):
+        # lwIP's tcp_bind on a bound pcb puts it on the bound list twice: a
+        # cycle, and closing any listener afterwards walked it for ever
+        out = self.run_on_board("""
+def second_bind(kind, reuse, addr):
+    s = socket.socket(socket.AF_INET, kind)
+    if reuse:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(addr)
+    try:
+        s.bind(addr)
+    except OSError as e:
+        print(errno.errorcode.get(e.errno, e.errno))
+    return s
+a = second_bind(socket.SOCK_STREAM, False, ('', 0))
+b = second_bind(socket.SOCK_STREAM, True, ('', 8123))
+c = second_bind(socket.SOCK_DGRAM, False, ('', 0))
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.sendto(b'x', ('%s', %d))  # binds it implicitly, as on Linux
+try:
+    u.bind(('', 0))
+except OSError as e:
+    print('after sendto', errno.errorcode.get(e.errno, e.errno))
+l = socket.socket()
+l.bind(('', 8124))
+l.listen(1)
+l.close()  # walks the bound list
+for s in (a, b, c, u):
+    s.close()
+print('closed')
+""" % (VHOST_IP, UDP_SINK_PORT))
+        self.assertEqual(out, "EINVAL\nEINVAL\nEINVAL\nafter sendto EINVAL\nclosed\n")
+
+    def test_listener_keeps_tcp_nodelay_for_accepted_sockets(self):
+        # A listening pcb has no flags field: TCP_NODELAY set on a listener
+        # was written past it
+        self.board.start("""
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(('', 80))
+l.listen(1)
+print(l.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY), end=' ')
+l.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+print(l.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY), end=' ')
+s, _ = l.accept()
+print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+s.close()
+l.close()
+""")
+        c = self.connect_in()
+        c.close()
+        out, err = self.board.follow(TIMEOUT)
+        self.assertEqual(err, "")
+        self.assertEqual(out.split(), ["0", "1", "1"])
+
+    def test_random_call_sequences(self):
+        here = os.path.join(HERE, "..", "micropython", "random_calls.py")
+        with open(here) as f:
+            code = f.read().replace("from _helpers import socket", "import socket")
+        with open(here + ".exp") as f:
+            expected = f.read()
+        self.assertEqual(self.run_on_board(code, 300), expected)
+
+
 class Upstream(BoardTest):
     """MicroPython's own tests that apply to a board with one interface."""
 
