@@ -177,6 +177,10 @@ impl State {
         unsafe { &mut self.queue.udp }
     }
 
+    fn set_flag(&mut self, bit: u8, on: bool) {
+        self.flags = if on { self.flags | bit } else { self.flags & !bit };
+    }
+
     fn fail(&mut self, e: Errno) {
         self.conn = CONN_FAILED;
         self.error = e.raw();
@@ -551,9 +555,7 @@ pub fn listen(st: &mut State, backlog: i32) -> Result<()> {
     }
     st.pcb = lpcb.cast();
     st.conn = CONN_LISTENING;
-    if nodelay {
-        st.flags |= FLAG_NODELAY;
-    }
+    st.set_flag(FLAG_NODELAY, nodelay);
     st.aq_cap = cap;
     let arg = st.as_arg();
     // SAFETY: a live listening pcb owned by st.
@@ -838,11 +840,7 @@ pub fn setsockopt(st: &mut State, level: i32, name: i32, value: &[u8]) -> Result
         (consts::SOL_SOCKET, consts::SO_REUSEADDR) => {
             let on = read_int(value)? != 0;
             set_bit(st, consts::SOF_REUSEADDR as u32, on);
-            if on {
-                st.flags |= FLAG_REUSEADDR;
-            } else {
-                st.flags &= !FLAG_REUSEADDR;
-            }
+            st.set_flag(FLAG_REUSEADDR, on);
         }
         (consts::SOL_SOCKET, consts::SO_BROADCAST) => set_bit(st, consts::SOF_BROADCAST as u32, read_int(value)? != 0),
         (consts::SOL_SOCKET, consts::SO_KEEPALIVE) => set_bit(st, consts::SOF_KEEPALIVE as u32, read_int(value)? != 0),
@@ -850,18 +848,10 @@ pub fn setsockopt(st: &mut State, level: i32, name: i32, value: &[u8]) -> Result
             // struct linger { int l_onoff; int l_linger; }
             let on = read_int(value)? != 0;
             let secs = read_int(value.get(4..).ok_or(Errno::EINVAL)?)?;
-            if on && secs == 0 {
-                st.flags |= FLAG_ABORT_ON_CLOSE;
-            } else {
-                st.flags &= !FLAG_ABORT_ON_CLOSE;
-            }
+            st.set_flag(FLAG_ABORT_ON_CLOSE, on && secs == 0);
         }
         (consts::IPPROTO_TCP, consts::TCP_NODELAY) if st.conn == CONN_LISTENING => {
-            if read_int(value)? != 0 {
-                st.flags |= FLAG_NODELAY;
-            } else {
-                st.flags &= !FLAG_NODELAY;
-            }
+            st.set_flag(FLAG_NODELAY, read_int(value)? != 0);
         }
         (consts::IPPROTO_TCP, consts::TCP_NODELAY) if st.kind == KIND_TCP => {
             let on = read_int(value)? != 0;
