@@ -54,7 +54,16 @@ class BoardTest(unittest.TestCase):
             guestfwd=["tcp:10.0.2.100:8000-cmd:socat - TCP:127.0.0.1:%d" % cls.host_server.getsockname()[1]],
             extra_net=cls.vhost.qemu_args(),
         )
-        cls.board.exec("import socket, errno, select, time, lan\nlan.ifconfig(('10.0.2.15', '255.255.255.0', '10.0.2.2', '%s'))" % VHOST_IP)
+        cls.board.exec("""import socket, errno, select, time, lan
+lan.ifconfig(('10.0.2.15', '255.255.255.0', '10.0.2.2', '%s'))
+def listen_80(backlog=1):
+    # the guest's port 80, which hostfwd reaches from the host (connect_in)
+    l = socket.socket()
+    l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    l.bind(('', 80))
+    l.listen(backlog)
+    return l
+""" % VHOST_IP)
 
     def tearDown(self):
         self.board.close()
@@ -83,10 +92,7 @@ class Tcp(BoardTest):
         payload = os.urandom(BIG)
         self.board.start("""
 import hashlib
-l = socket.socket()
-l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(('', 80))
-l.listen(1)
+l = listen_80()
 s, peer = l.accept()
 h = hashlib.sha256()
 buf = bytearray(2048)
@@ -160,10 +166,7 @@ print(n, h.digest().hex())
 
     def test_peer_reset_is_econnreset(self):
         self.board.start("""
-l = socket.socket()
-l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(('', 80))
-l.listen(1)
+l = listen_80()
 s, _ = l.accept()
 print(s.recv(10))
 try:
@@ -185,10 +188,7 @@ l.close()
 
     def test_peer_close_gives_eof_every_time(self):
         self.board.start("""
-l = socket.socket()
-l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(('', 80))
-l.listen(1)
+l = listen_80()
 s, _ = l.accept()
 print(s.read(), s.recv(5), s.recv(5), s.readline())
 print(s.send(b'still writable'))
@@ -236,10 +236,7 @@ c.close()
     def test_twenty_connections_leak_nothing(self):
         before = self.run_on_board("lan.poll(); print(lan.stats())")
         self.board.start("""
-l = socket.socket()
-l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(('', 80))
-l.listen(2)
+l = listen_80(2)
 for i in range(20):
     s, _ = l.accept()
     s.write(s.recv(10))
@@ -376,10 +373,7 @@ u.close()
 class Behaviour(BoardTest):
     def test_timeouts_and_nonblocking(self):
         out = self.run_on_board("""
-l = socket.socket()
-l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(('', 80))
-l.listen(1)
+l = listen_80()
 l.setblocking(False)
 try:
     l.accept()
@@ -587,10 +581,7 @@ print('closed')
         # A listening pcb has no flags field: TCP_NODELAY set on a listener
         # was written past it
         self.board.start("""
-l = socket.socket()
-l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(('', 80))
-l.listen(1)
+l = listen_80()
 print(l.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY), end=' ')
 l.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 print(l.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY), end=' ')
