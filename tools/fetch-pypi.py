@@ -34,6 +34,8 @@ LIBRARIES = [
      "22a1b8c8e1128281efb13b3020927d07e33c5b747869da2cd77d37983a9ea002", "umqtt.robust"),
     ("micropython-async-websocket-client", "micropython_async_websocket_client-0.3.4-py3-none-any.whl",
      "9fac6cd254779e38242dc4977f49bc4bf06a2e73e497976d4dd8dd87684d85bd", "async_websocket_client"),
+    ("micropython-umqtt.simple2", "micropython-umqtt.simple2-2.2.0.tar.gz",
+     "48fd4da7701b95986293b06d343fbc564ebe7dfa82f5c8c09364c20df755f0e4", "umqtt.simple2"),
 ]
 
 

@@ -3,9 +3,13 @@
 - umqtt.simple (micropython-lib's MQTT client) with mosquitto: a subscriber
   and a publisher in one process, 200 messages at QoS 0 and 1 compared
   byte for byte, a 70,000-byte message (multi-byte length), check_msg's
-  non-blocking poll, ping;
+  non-blocking poll, ping; and over mosquitto's TLS listener with the
+  broker's certificate checked (a wrong host name is refused);
+- umqtt.simple2 (non-blocking connect, select.poll on the socket and on the
+  TLS object, write(buf, -1)) in clear and over TLS;
 - urequests with CPython's http.server: a 300 KB binary body checked by
-  SHA-256, JSON, a POST echoed back, a refused connection;
+  SHA-256, JSON, a POST echoed back, a refused connection; over HTTP and
+  HTTPS (the libraries import `ussl`, the firmware's alias of `ssl`);
 - microdot (an asyncio web framework) serving curl and 50 concurrent
   CPython clients;
 - umqtt.robust riding out a broker restart: refused reconnects until the
@@ -98,23 +102,49 @@ print("done")
 """
 
 
+class Mosquitto:
+    """A mosquitto broker on loopback, in its own directory: a plain listener
+    on `port` and, with `tls`, a TLS listener on `tls_port` whose
+    certificate (for localhost and 127.0.0.1) is `cert`/`cert_der`."""
+
+    def __init__(self, tls=False):
+        self.dir = tempfile.mkdtemp(prefix="usocket-mqtt-")
+        self.port = free_port()
+        self.conf = os.path.join(self.dir, "mosquitto.conf")
+        lines = ["listener %d 127.0.0.1" % self.port]
+        if tls:
+            from test_tls import make_certs
+            # mosquitto started as root reads the key after dropping to its own user
+            os.chmod(self.dir, 0o755)
+            key, self.cert, self.cert_der = make_certs(self.dir)
+            os.chmod(key, 0o644)
+            self.tls_port = free_port()
+            lines += ["listener %d 127.0.0.1" % self.tls_port, "certfile " + self.cert, "keyfile " + key]
+        with open(self.conf, "w") as f:
+            f.write("\n".join(lines + ["allow_anonymous true", "persistence false", ""]))
+        self.start()
+
+    def start(self):
+        self.broker = subprocess.Popen(["mosquitto", "-c", self.conf], stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)
+        wait_listening(self.port)
+
+    def stop(self):
+        self.broker.terminate()
+        self.broker.wait(TIMEOUT)
+
+    def close(self):
+        self.stop()
+        shutil.rmtree(self.dir)
+
+
 @unittest.skipUnless(shutil.which("mosquitto"), "needs mosquitto (Debian package mosquitto)")
 class UmqttWithMosquitto(unittest.TestCase):
     def setUp(self):
         self.lib = library_path("umqtt.simple")
-        self.dir = tempfile.mkdtemp(prefix="usocket-mqtt-")
-        self.port = free_port()
-        conf = os.path.join(self.dir, "mosquitto.conf")
-        with open(conf, "w") as f:
-            f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n" % self.port)
-        self.broker = subprocess.Popen(["mosquitto", "-c", conf], stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.DEVNULL)
-        wait_listening(self.port)
-
-    def tearDown(self):
-        self.broker.terminate()
-        self.broker.wait(TIMEOUT)
-        shutil.rmtree(self.dir)
+        self.mosquitto = Mosquitto()
+        self.addCleanup(self.mosquitto.close)
+        self.port = self.mosquitto.port
 
     def test_publish_subscribe(self):
         mp = Script(FIRMWARE, MQTT_CLIENT.format(lib=self.lib, port=self.port, timeout_ms=TIMEOUT * 1000))
@@ -127,6 +157,110 @@ class UmqttWithMosquitto(unittest.TestCase):
             self.assertEqual(mp.expect("pingresp"), "None")
             self.assertEqual(mp.expect("big"), "70000 True")
             mp.expect("done")
+            self.assertEqual(mp.finish()[0], 0)
+        finally:
+            mp.kill()
+
+
+MQTT_TLS_CLIENT = """
+import sys, hashlib, binascii, ussl
+sys.path.insert(0, {lib!r})
+from umqtt.simple import MQTTClient
+cadata = open({der!r}, "rb").read()
+def client(name, server_hostname):
+    return MQTTClient(name, "127.0.0.1", port={port}, keepalive=30, ssl=True, ssl_params={{
+        "server_hostname": server_hostname, "cert_reqs": ussl.CERT_REQUIRED, "cadata": cadata}})
+got = []
+c = client("usocket-tls", "localhost")
+c.set_callback(lambda topic, msg: got.append(msg))
+print("connect", c.connect())
+c.subscribe(b"usocket/tls", qos=1)
+for i in range(50):
+    c.publish(b"usocket/tls", b"m%d;" % i * (i * 3), qos=i % 2)
+while len(got) < 50:
+    c.wait_msg()
+h = hashlib.sha256()
+for m in sorted(got):
+    h.update(m)
+print("digest", binascii.hexlify(h.digest()).decode())
+print("idle", c.check_msg())  # a non-blocking read on the TLS object, nothing there
+c.publish(b"usocket/tls", b"z" * 70000, qos=1)
+while len(got) == 50:
+    c.wait_msg()
+print("big", len(got[-1]), got[-1] == b"z" * 70000)
+c.disconnect()
+# the certificate names localhost and 127.0.0.1, not this
+try:
+    client("usocket-bad", "mqtt.example").connect()
+    print("wrong name accepted")
+except ValueError as e:  # how MicroPython's tls reports a failed verification
+    print("wrong name refused", "CN" in str(e))
+"""
+
+SIMPLE2_CLIENT = """
+import sys, hashlib, binascii
+sys.path.insert(0, {lib!r})
+from umqtt.simple2 import MQTTClient
+for port, tls in (({port}, False), ({tls_port}, True)):
+    got = []
+    c = MQTTClient("usocket-s2", "localhost", port=port, keepalive=30, ssl=tls,
+                   ssl_params={{"server_hostname": "localhost"}})
+    c.set_callback(lambda topic, msg, retained, dup: got.append(msg))
+    print("connect", tls, c.connect())  # a non-blocking connect, then poll
+    c.subscribe(b"usocket/s2", qos=1)
+    for i in range(100):
+        c.publish(b"usocket/s2", b"m%d;" % i * (i * 3), qos=i % 2)
+    while len(got) < 100:
+        c.wait_msg()
+    h = hashlib.sha256()
+    for m in sorted(got):
+        h.update(m)
+    print("digest", tls, binascii.hexlify(h.digest()).decode())
+    print("idle", tls, c.check_msg())
+    c.publish(b"usocket/s2", b"z" * 70000, qos=1)
+    while len(got) == 100:
+        c.wait_msg()
+    print("big", tls, len(got[-1]), got[-1] == b"z" * 70000)
+    c.disconnect()
+"""
+
+
+@unittest.skipUnless(shutil.which("mosquitto") and shutil.which("openssl"), "needs mosquitto and openssl")
+class MqttOverTls(unittest.TestCase):
+    """MQTT clients from PyPI over mosquitto's TLS listener. Both import the
+    old name `ussl`; umqtt.simple2 connects non-blocking and waits with
+    select.poll on the socket, then on the TLS object."""
+
+    def setUp(self):
+        self.mosquitto = Mosquitto(tls=True)
+        self.addCleanup(self.mosquitto.close)
+
+    def test_umqtt_simple_verifies_the_broker(self):
+        m = self.mosquitto
+        mp = Script(FIRMWARE, MQTT_TLS_CLIENT.format(lib=library_path("umqtt.simple"), port=m.tls_port,
+                                                     der=m.cert_der))
+        try:
+            self.assertEqual(mp.expect("connect"), "0")
+            want = hashlib.sha256(b"".join(sorted(message(i) for i in range(50)))).hexdigest()
+            self.assertEqual(mp.expect("digest"), want)
+            self.assertEqual(mp.expect("idle"), "None")
+            self.assertEqual(mp.expect("big"), "70000 True")
+            self.assertEqual(mp.expect("wrong name refused"), "True")
+            self.assertEqual(mp.finish()[0], 0)
+        finally:
+            mp.kill()
+
+    def test_umqtt_simple2_clear_and_tls(self):
+        m = self.mosquitto
+        mp = Script(FIRMWARE, SIMPLE2_CLIENT.format(lib=library_path("umqtt.simple2"), port=m.port,
+                                                    tls_port=m.tls_port))
+        try:
+            want = hashlib.sha256(b"".join(sorted(message(i) for i in range(100)))).hexdigest()
+            for tls in ("False", "True"):
+                self.assertEqual(mp.expect("connect"), tls + " 0")
+                self.assertEqual(mp.expect("digest"), tls + " " + want)
+                self.assertEqual(mp.expect("idle"), tls + " None")
+                self.assertEqual(mp.expect("big"), tls + " 70000 True")
             self.assertEqual(mp.finish()[0], 0)
         finally:
             mp.kill()
@@ -164,18 +298,18 @@ URLLIB_CLIENT = """
 import sys, hashlib, binascii, errno
 sys.path.insert(0, {lib!r})
 import urequests
-r = urequests.get("http://127.0.0.1:{port}/blob")
+r = urequests.get("{scheme}://127.0.0.1:{port}/blob")
 print("blob", r.status_code, len(r.content), binascii.hexlify(hashlib.sha256(r.content).digest()).decode())
-r = urequests.get("http://localhost:{port}/json")
+r = urequests.get("{scheme}://localhost:{port}/json")
 j = r.json()
 print("json", r.status_code, j["list"], j["host"])
-r = urequests.post("http://127.0.0.1:{port}/echo", data=b"x" * 5000, headers={{"X-Test": "t1"}})
+r = urequests.post("{scheme}://127.0.0.1:{port}/echo", data=b"x" * 5000, headers={{"X-Test": "t1"}})
 print("post", r.status_code, r.text[:3], len(r.text))
-r = urequests.get("http://127.0.0.1:{port}/missing")
+r = urequests.get("{scheme}://127.0.0.1:{port}/missing")
 print("missing", r.status_code)
 r.close()
 try:
-    urequests.get("http://127.0.0.1:{closed}/")
+    urequests.get("{scheme}://127.0.0.1:{closed}/")
 except OSError as e:
     print("refused", e.errno == errno.ECONNREFUSED)
 """
@@ -192,8 +326,23 @@ class UrequestsWithHttpServer(unittest.TestCase):
         self.server.server_close()
 
     def test_requests(self):
+        self.run_client("http")
+
+    @unittest.skipUnless(shutil.which("openssl"), "needs the openssl command")
+    def test_requests_over_tls(self):
+        # urequests does `import ussl` for https: the firmware's alias of `ssl`
+        from test_tls import make_certs
+        d = tempfile.mkdtemp(prefix="usocket-https-")
+        self.addCleanup(shutil.rmtree, d)
+        key, cert, _ = make_certs(d)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.run_client("https")
+
+    def run_client(self, scheme):
         port = self.server.server_address[1]
-        mp = Script(FIRMWARE, URLLIB_CLIENT.format(lib=self.lib, port=port, closed=free_port()))
+        mp = Script(FIRMWARE, URLLIB_CLIENT.format(lib=self.lib, scheme=scheme, port=port, closed=free_port()))
         try:
             self.assertEqual(mp.expect("blob"), "200 300000 " + hashlib.sha256(BLOB).hexdigest())
             self.assertEqual(mp.expect("json"), "200 [1, 2, 3] localhost")
@@ -332,23 +481,10 @@ c.disconnect()
 
 @unittest.skipUnless(shutil.which("mosquitto"), "needs mosquitto (Debian package mosquitto)")
 class UmqttRobustBrokerRestart(unittest.TestCase):
-    def start_broker(self):
-        self.broker = subprocess.Popen(["mosquitto", "-c", self.conf], stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.DEVNULL)
-        wait_listening(self.port)
-
     def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="usocket-robust-")
-        self.port = free_port()
-        self.conf = os.path.join(self.dir, "mosquitto.conf")
-        with open(self.conf, "w") as f:
-            f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n" % self.port)
-        self.start_broker()
-
-    def tearDown(self):
-        self.broker.terminate()
-        self.broker.wait(TIMEOUT)
-        shutil.rmtree(self.dir)
+        self.mosquitto = Mosquitto()
+        self.addCleanup(self.mosquitto.close)
+        self.dir, self.port = self.mosquitto.dir, self.mosquitto.port
 
     def test_reconnects_after_restart(self):
         # umqtt.robust subclasses umqtt.simple from inside one `umqtt`
@@ -363,14 +499,13 @@ class UmqttRobustBrokerRestart(unittest.TestCase):
                                                    marker=marker))
         try:
             self.assertEqual(mp.expect("connected"), "[b'before']")
-            self.broker.terminate()
-            self.broker.wait(TIMEOUT)
+            self.mosquitto.stop()
             open(marker, "w").close()
             # ECONNRESET/EPIPE or an end of stream ends the old session; the
             # first reconnect finds nobody listening
             self.assertEqual(mp.expect("reconnecting"), str(errno.ECONNREFUSED))
             time.sleep(0.5)  # about ten refused attempts, 50 ms apart
-            self.start_broker()
+            self.mosquitto.start()
             # every socket robust dropped was closed by its finaliser
             self.assertEqual(mp.expect("after"), "b'after' True 0")
             self.assertEqual(mp.finish()[0], 0)
