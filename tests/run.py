@@ -132,11 +132,14 @@ def unittest_dir(name, **env):
                env=dict(os.environ, **env)) == 0
 
 
+def pylibs_beside(firmware):
+    """Third-party libraries: `make pylibs` puts them beside the firmware."""
+    return os.path.join(os.path.dirname(os.path.abspath(firmware)), "pylibs")
+
+
 def interop_tests(firmwares):
-    # third-party libraries: `make pylibs` puts them beside the firmware
-    pylibs = os.path.join(os.path.dirname(os.path.abspath(firmwares[0])), "pylibs")
     return unittest_dir("interop", USOCKET_FIRMWARES=os.pathsep.join(os.path.abspath(f) for f in firmwares),
-                        USOCKET_PYLIBS=os.environ.get("USOCKET_PYLIBS", pylibs),
+                        USOCKET_PYLIBS=os.environ.get("USOCKET_PYLIBS", pylibs_beside(firmwares[0])),
                         PYTHONWARNINGS="ignore::ResourceWarning")
 
 
@@ -179,7 +182,9 @@ def main():
     if args.qemu_firmware and args.only in (None, "qemu"):
         print("== lwIP raw backend on the emulated board", flush=True)
         if not unittest_dir("qemu", USOCKET_QEMU_FIRMWARE=os.path.abspath(args.qemu_firmware),
-                            USOCKET_MICROPY_DIR=os.path.abspath(args.micropython_dir)):
+                            USOCKET_MICROPY_DIR=os.path.abspath(args.micropython_dir),
+                            USOCKET_PYLIBS=os.environ.get("USOCKET_PYLIBS", pylibs_beside(args.firmware[0])),
+                            PYTHONWARNINGS="ignore::ResourceWarning"):
             failed.append("emulated board tests")
 
     if args.lwip_firmware and args.only in (None, "lwip"):

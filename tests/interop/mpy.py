@@ -70,13 +70,20 @@ class Script:
             e.output = (self._buf + out).decode(errors="replace")
             raise
         finally:
-            os.unlink(self.path)
+            self._remove_script()
         return self.proc.returncode, (self._buf + out).decode()
 
     def kill(self):
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.communicate()
+        self._remove_script()  # a test that failed before finish() leaves none behind
+
+    def _remove_script(self):
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
 
 
 def free_port():

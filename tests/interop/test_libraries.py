@@ -39,22 +39,11 @@ import time
 import unittest
 
 from mpy import FIRMWARES, Script, TIMEOUT, concurrently, free_port
+from servers import Mosquitto, wait_listening
 
 FIRMWARE = FIRMWARES[0]  # `socket` is usocket on this one (asyncio uses it)
 PYLIBS = os.environ.get("USOCKET_PYLIBS") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "pylibs")
-
-
-def wait_listening(port, deadline=10):
-    end = time.monotonic() + deadline
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > end:
-                raise
-            time.sleep(0.05)
 
 
 def library_path(name):
@@ -100,42 +89,6 @@ sub.disconnect()
 pub.disconnect()
 print("done")
 """
-
-
-class Mosquitto:
-    """A mosquitto broker on loopback, in its own directory: a plain listener
-    on `port` and, with `tls`, a TLS listener on `tls_port` whose
-    certificate (for localhost and 127.0.0.1) is `cert`/`cert_der`."""
-
-    def __init__(self, tls=False):
-        self.dir = tempfile.mkdtemp(prefix="usocket-mqtt-")
-        self.port = free_port()
-        self.conf = os.path.join(self.dir, "mosquitto.conf")
-        lines = ["listener %d 127.0.0.1" % self.port]
-        if tls:
-            from test_tls import make_certs
-            # mosquitto started as root reads the key after dropping to its own user
-            os.chmod(self.dir, 0o755)
-            key, self.cert, self.cert_der = make_certs(self.dir)
-            os.chmod(key, 0o644)
-            self.tls_port = free_port()
-            lines += ["listener %d 127.0.0.1" % self.tls_port, "certfile " + self.cert, "keyfile " + key]
-        with open(self.conf, "w") as f:
-            f.write("\n".join(lines + ["allow_anonymous true", "persistence false", ""]))
-        self.start()
-
-    def start(self):
-        self.broker = subprocess.Popen(["mosquitto", "-c", self.conf], stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.DEVNULL)
-        wait_listening(self.port)
-
-    def stop(self):
-        self.broker.terminate()
-        self.broker.wait(TIMEOUT)
-
-    def close(self):
-        self.stop()
-        shutil.rmtree(self.dir)
 
 
 @unittest.skipUnless(shutil.which("mosquitto"), "needs mosquitto (Debian package mosquitto)")

@@ -7,6 +7,7 @@ DNS, refused and unanswered connections). Every wait is bounded.
 """
 import hashlib
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -18,6 +19,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from board import Board  # noqa: E402
 from vhost import VirtualHost, IP as VHOST_IP, TCP_REFUSE_PORT, UDP_SINK_PORT  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
+from servers import Mosquitto  # noqa: E402
 
 # An address on the guest's segment that nobody answers ARP for (QEMU's user
 # network resets TCP to anything but its forwards, so silence needs this).
@@ -25,6 +28,7 @@ SILENT_IP = "10.0.2.99"
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIRMWARE = os.environ.get("USOCKET_QEMU_FIRMWARE", os.path.join(HERE, "..", "..", "build", "firmware-qemu.elf"))
+PYLIBS = os.environ.get("USOCKET_PYLIBS") or os.path.join(HERE, "..", "..", "build", "pylibs")
 MICROPY_DIR = os.environ.get("USOCKET_MICROPY_DIR", os.path.join(HERE, "..", "..", "micropython"))
 TIMEOUT = 60
 BIG = 256 * 1024
@@ -51,7 +55,8 @@ class BoardTest(unittest.TestCase):
         cls.board = Board(
             FIRMWARE,
             hostfwd=["tcp:127.0.0.1:%d-:80" % cls.tcp_in, "udp:127.0.0.1:%d-:81" % cls.udp_in],
-            guestfwd=["tcp:10.0.2.100:8000-cmd:socat - TCP:127.0.0.1:%d" % cls.host_server.getsockname()[1]],
+            guestfwd=["tcp:10.0.2.100:8000-cmd:socat - TCP:127.0.0.1:%d" % cls.host_server.getsockname()[1]]
+            + self.more_guestfwd(),
             extra_net=cls.vhost.qemu_args(),
         )
         cls.board.exec("""import socket, errno, select, time, lan
@@ -64,6 +69,10 @@ def listen_80(backlog=1):
     l.listen(backlog)
     return l
 """ % VHOST_IP)
+
+    def more_guestfwd(self):
+        """Forwards a test class adds (started before the board boots)."""
+        return []
 
     def tearDown(self):
         self.board.close()
@@ -538,6 +547,42 @@ asyncio.run(main())
         self.assertEqual(errors, [])
         self.assertEqual(results, [True] * self.CLIENTS)
         self.assertEqual(out.split(), ["done", str(self.CLIENTS), "b'HELLO", "FROM", "THE", "BOARD\\n'"])
+
+
+@unittest.skipUnless(shutil.which("mosquitto"), "needs mosquitto (Debian package mosquitto)")
+class Libraries(BoardTest):
+    """A third-party library on the board: umqtt.simple (the release
+    `make pylibs` pins) against mosquitto on the host, through guestfwd."""
+
+    def more_guestfwd(self):
+        self.mosquitto = Mosquitto()
+        self.addCleanup(self.mosquitto.close)
+        return ["tcp:10.0.2.100:1883-cmd:socat - TCP:127.0.0.1:%d" % self.mosquitto.port]
+
+    def test_umqtt_simple_with_mosquitto(self):
+        path = os.path.join(PYLIBS, "umqtt.simple", "umqtt", "simple.py")
+        with open(path) as f:
+            self.run_on_board(f.read())  # defines MQTTClient on the board
+        out = self.run_on_board("""
+import gc
+got = []
+c = MQTTClient('board', '10.0.2.100', port=1883, keepalive=30)
+c.set_callback(lambda topic, msg: got.append(msg))
+print('connect', c.connect())
+c.subscribe(b'board/test', qos=1)
+for i in range(50):
+    c.publish(b'board/test', b'm%d;' % i * (i * 3), qos=i % 2)
+while len(got) < 50:
+    c.wait_msg()
+print('got', sorted(got) == sorted(b'm%d;' % i * (i * 3) for i in range(50)))
+print('idle', c.check_msg())
+c.publish(b'board/test', b'z' * 20000, qos=1)
+while len(got) == 50:
+    c.wait_msg()
+print('big', got[-1] == b'z' * 20000)
+c.disconnect()
+""")
+        self.assertEqual(out.split("\n"), ["connect 0", "got True", "idle None", "big True", ""])
 
 
 class LwipRawFaults(BoardTest):
