@@ -1,5 +1,6 @@
 """Real servers the tests run on loopback for MicroPython clients (the
 interop tests, and the emulated board's through QEMU's guestfwd)."""
+import hashlib
 import os
 import shutil
 import socket
@@ -56,3 +57,37 @@ class Mosquitto:
     def close(self):
         self.stop()
         shutil.rmtree(self.dir)
+
+
+# MicroPython source: one MQTT client's checked exchange with the broker, for
+# scripts that define `c` (connected, its callback appending to `got`).
+# Prints "digest<tag> <sha256 of the sorted messages>", "idle<tag> None" (a
+# non-blocking check with nothing there) and "big<tag> <size> True".
+MQTT_EXCHANGE = """
+import hashlib, binascii
+def exchange(c, got, topic, n, big, tag=""):
+    c.subscribe(topic, qos=1)
+    for i in range(n):
+        c.publish(topic, b"m%d;" % i * (i * 3), qos=i % 2)
+    while len(got) < n:
+        c.wait_msg()
+    h = hashlib.sha256()
+    for m in sorted(got):
+        h.update(m)
+    print("digest" + tag, binascii.hexlify(h.digest()).decode())
+    print("idle" + tag, c.check_msg())
+    c.publish(topic, b"z" * big, qos=1)
+    while len(got) == n:
+        c.wait_msg()
+    print("big" + tag, len(got[-1]), got[-1] == b"z" * big)
+"""
+
+
+def mqtt_message(i):
+    """The i-th message MQTT_EXCHANGE publishes."""
+    return b"m%d;" % i * (i * 3)
+
+
+def mqtt_digest(n):
+    """What MQTT_EXCHANGE prints after "digest" for n messages."""
+    return hashlib.sha256(b"".join(sorted(mqtt_message(i) for i in range(n)))).hexdigest()

@@ -39,7 +39,7 @@ import time
 import unittest
 
 from mpy import FIRMWARES, Script, TIMEOUT, concurrently, free_port
-from servers import Mosquitto, wait_listening
+from servers import MQTT_EXCHANGE, Mosquitto, mqtt_digest, wait_listening
 
 FIRMWARE = FIRMWARES[0]  # `socket` is usocket on this one (asyncio uses it)
 PYLIBS = os.environ.get("USOCKET_PYLIBS") or os.path.join(
@@ -51,10 +51,6 @@ def library_path(name):
     if not os.path.isdir(path):
         raise AssertionError("%s is not in %s: run `make pylibs`" % (name, PYLIBS))
     return path
-
-
-def message(i):
-    return b"m%d;" % i * (i * 3)
 
 
 MQTT_CLIENT = """
@@ -104,8 +100,7 @@ class UmqttWithMosquitto(unittest.TestCase):
         try:
             self.assertEqual(mp.expect("connect"), "0")  # no session was present
             self.assertEqual(mp.expect("topics"), "{b'usocket/test'}")
-            want = hashlib.sha256(b"".join(sorted(message(i) for i in range(200)))).hexdigest()
-            self.assertEqual(mp.expect("digest"), want)
+            self.assertEqual(mp.expect("digest"), mqtt_digest(200))
             self.assertEqual(mp.expect("idle"), "None")
             self.assertEqual(mp.expect("pingresp"), "None")
             self.assertEqual(mp.expect("big"), "70000 True")
@@ -115,8 +110,8 @@ class UmqttWithMosquitto(unittest.TestCase):
             mp.kill()
 
 
-MQTT_TLS_CLIENT = """
-import sys, hashlib, binascii, ussl
+MQTT_TLS_CLIENT = MQTT_EXCHANGE + """
+import sys, ussl
 sys.path.insert(0, {lib!r})
 from umqtt.simple import MQTTClient
 cadata = open({der!r}, "rb").read()
@@ -127,20 +122,7 @@ got = []
 c = client("usocket-tls", "localhost")
 c.set_callback(lambda topic, msg: got.append(msg))
 print("connect", c.connect())
-c.subscribe(b"usocket/tls", qos=1)
-for i in range(50):
-    c.publish(b"usocket/tls", b"m%d;" % i * (i * 3), qos=i % 2)
-while len(got) < 50:
-    c.wait_msg()
-h = hashlib.sha256()
-for m in sorted(got):
-    h.update(m)
-print("digest", binascii.hexlify(h.digest()).decode())
-print("idle", c.check_msg())  # a non-blocking read on the TLS object, nothing there
-c.publish(b"usocket/tls", b"z" * 70000, qos=1)
-while len(got) == 50:
-    c.wait_msg()
-print("big", len(got[-1]), got[-1] == b"z" * 70000)
+exchange(c, got, b"usocket/tls", 50, 70000)
 c.disconnect()
 # the certificate names localhost and 127.0.0.1, not this
 try:
@@ -150,8 +132,8 @@ except ValueError as e:  # how MicroPython's tls reports a failed verification
     print("wrong name refused", "CN" in str(e))
 """
 
-SIMPLE2_CLIENT = """
-import sys, hashlib, binascii
+SIMPLE2_CLIENT = MQTT_EXCHANGE + """
+import sys
 sys.path.insert(0, {lib!r})
 from umqtt.simple2 import MQTTClient
 for port, tls in (({port}, False), ({tls_port}, True)):
@@ -160,20 +142,7 @@ for port, tls in (({port}, False), ({tls_port}, True)):
                    ssl_params={{"server_hostname": "localhost"}})
     c.set_callback(lambda topic, msg, retained, dup: got.append(msg))
     print("connect", tls, c.connect())  # a non-blocking connect, then poll
-    c.subscribe(b"usocket/s2", qos=1)
-    for i in range(100):
-        c.publish(b"usocket/s2", b"m%d;" % i * (i * 3), qos=i % 2)
-    while len(got) < 100:
-        c.wait_msg()
-    h = hashlib.sha256()
-    for m in sorted(got):
-        h.update(m)
-    print("digest", tls, binascii.hexlify(h.digest()).decode())
-    print("idle", tls, c.check_msg())
-    c.publish(b"usocket/s2", b"z" * 70000, qos=1)
-    while len(got) == 100:
-        c.wait_msg()
-    print("big", tls, len(got[-1]), got[-1] == b"z" * 70000)
+    exchange(c, got, b"usocket/s2", 100, 70000, " " + str(tls))
     c.disconnect()
 """
 
@@ -194,8 +163,7 @@ class MqttOverTls(unittest.TestCase):
                                                      der=m.cert_der))
         try:
             self.assertEqual(mp.expect("connect"), "0")
-            want = hashlib.sha256(b"".join(sorted(message(i) for i in range(50)))).hexdigest()
-            self.assertEqual(mp.expect("digest"), want)
+            self.assertEqual(mp.expect("digest"), mqtt_digest(50))
             self.assertEqual(mp.expect("idle"), "None")
             self.assertEqual(mp.expect("big"), "70000 True")
             self.assertEqual(mp.expect("wrong name refused"), "True")
@@ -208,10 +176,9 @@ class MqttOverTls(unittest.TestCase):
         mp = Script(FIRMWARE, SIMPLE2_CLIENT.format(lib=library_path("umqtt.simple2"), port=m.port,
                                                     tls_port=m.tls_port))
         try:
-            want = hashlib.sha256(b"".join(sorted(message(i) for i in range(100)))).hexdigest()
             for tls in ("False", "True"):
                 self.assertEqual(mp.expect("connect"), tls + " 0")
-                self.assertEqual(mp.expect("digest"), tls + " " + want)
+                self.assertEqual(mp.expect("digest"), tls + " " + mqtt_digest(100))
                 self.assertEqual(mp.expect("idle"), tls + " None")
                 self.assertEqual(mp.expect("big"), tls + " 70000 True")
             self.assertEqual(mp.finish()[0], 0)

@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from board import Board  # noqa: E402
 from vhost import VirtualHost, IP as VHOST_IP, TCP_REFUSE_PORT, UDP_SINK_PORT  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
-from servers import Mosquitto  # noqa: E402
+from servers import MQTT_EXCHANGE, Mosquitto, mqtt_digest  # noqa: E402
 
 # An address on the guest's segment that nobody answers ARP for (QEMU's user
 # network resets TCP to anything but its forwards, so silence needs this).
@@ -563,26 +563,15 @@ class Libraries(BoardTest):
         path = os.path.join(PYLIBS, "umqtt.simple", "umqtt", "simple.py")
         with open(path) as f:
             self.run_on_board(f.read())  # defines MQTTClient on the board
-        out = self.run_on_board("""
-import gc
+        out = self.run_on_board(MQTT_EXCHANGE + """
 got = []
 c = MQTTClient('board', '10.0.2.100', port=1883, keepalive=30)
 c.set_callback(lambda topic, msg: got.append(msg))
 print('connect', c.connect())
-c.subscribe(b'board/test', qos=1)
-for i in range(50):
-    c.publish(b'board/test', b'm%d;' % i * (i * 3), qos=i % 2)
-while len(got) < 50:
-    c.wait_msg()
-print('got', sorted(got) == sorted(b'm%d;' % i * (i * 3) for i in range(50)))
-print('idle', c.check_msg())
-c.publish(b'board/test', b'z' * 20000, qos=1)
-while len(got) == 50:
-    c.wait_msg()
-print('big', got[-1] == b'z' * 20000)
+exchange(c, got, b'board/test', 50, 20000)
 c.disconnect()
 """)
-        self.assertEqual(out.split("\n"), ["connect 0", "got True", "idle None", "big True", ""])
+        self.assertEqual(out.split("\n"), ["connect 0", "digest " + mqtt_digest(50), "idle None", "big 20000 True", ""])
 
 
 class LwipRawFaults(BoardTest):
