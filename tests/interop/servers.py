@@ -4,6 +4,7 @@ import hashlib
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -23,6 +24,29 @@ def wait_listening(port, deadline=10):
             time.sleep(0.05)
 
 
+def make_certs(d):
+    key, cert = os.path.join(d, "key.pem"), os.path.join(d, "cert.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-keyout", key, "-out", cert, "-days", "2", "-nodes", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+        check=True, capture_output=True)
+    der = os.path.join(d, "cert.der")
+    subprocess.run(["openssl", "x509", "-in", cert, "-outform", "der", "-out", der], check=True)
+    return key, cert, der
+
+
+def tls_server_context(test):
+    """A CPython TLS server context with a fresh certificate for localhost
+    and 127.0.0.1, in a directory removed when `test` ends."""
+    d = tempfile.mkdtemp(prefix="usocket-certs-")
+    test.addCleanup(shutil.rmtree, d)
+    key, cert, _ = make_certs(d)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context
+
+
 class Mosquitto:
     """A mosquitto broker on loopback, in its own directory: a plain listener
     on `port` and, with `tls`, a TLS listener on `tls_port` whose
@@ -34,7 +58,6 @@ class Mosquitto:
         self.conf = os.path.join(self.dir, "mosquitto.conf")
         lines = ["listener %d 127.0.0.1" % self.port]
         if tls:
-            from test_tls import make_certs
             # mosquitto started as root reads the key after dropping to its own user
             os.chmod(self.dir, 0o755)
             key, self.cert, self.cert_der = make_certs(self.dir)

@@ -30,7 +30,6 @@ import json
 import os
 import shutil
 import socket
-import ssl
 import struct
 import subprocess
 import tempfile
@@ -39,7 +38,7 @@ import time
 import unittest
 
 from mpy import FIRMWARES, Script, TIMEOUT, concurrently, free_port
-from servers import MQTT_EXCHANGE, Mosquitto, mqtt_digest, wait_listening
+from servers import MQTT_EXCHANGE, Mosquitto, mqtt_digest, tls_server_context, wait_listening
 
 FIRMWARE = FIRMWARES[0]  # `socket` is usocket on this one (asyncio uses it)
 PYLIBS = os.environ.get("USOCKET_PYLIBS") or os.path.join(
@@ -251,12 +250,7 @@ class UrequestsWithHttpServer(unittest.TestCase):
     @unittest.skipUnless(shutil.which("openssl"), "needs the openssl command")
     def test_requests_over_tls(self):
         # urequests does `import ussl` for https: the firmware's alias of `ssl`
-        from test_tls import make_certs
-        d = tempfile.mkdtemp(prefix="usocket-https-")
-        self.addCleanup(shutil.rmtree, d)
-        key, cert, _ = make_certs(d)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
+        context = tls_server_context(self)
         self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.run_client("https")
 
@@ -531,12 +525,7 @@ class WebsocketClient(unittest.TestCase):
         self.run_client("ws://127.0.0.1:%d/echo" % self.serve())
 
     def test_tls(self):
-        from test_tls import make_certs
-        d = tempfile.mkdtemp(prefix="usocket-wss-")
-        self.addCleanup(shutil.rmtree, d)
-        key, cert, _ = make_certs(d)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
+        context = tls_server_context(self)
         # the library wraps the socket after making it non-blocking:
         # the TLS handshake runs over a socket that answers EAGAIN
         self.run_client("wss://localhost:%d/echo" % self.serve(context))

@@ -11,26 +11,14 @@ import os
 import shutil
 import socket
 import ssl
-import subprocess
 import tempfile
 import threading
 import unittest
 
 from mpy import FIRMWARES, Script, TIMEOUT, concurrently
+from servers import make_certs
 
 SIZE = 1 << 20
-
-
-def make_certs(d):
-    key, cert = os.path.join(d, "key.pem"), os.path.join(d, "cert.pem")
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-keyout", key, "-out", cert, "-days", "2", "-nodes", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-        check=True, capture_output=True)
-    der = os.path.join(d, "cert.der")
-    subprocess.run(["openssl", "x509", "-in", cert, "-outform", "der", "-out", der], check=True)
-    return key, cert, der
 
 
 SERVER = """
