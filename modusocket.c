@@ -68,6 +68,14 @@
 // getaddrinfo results kept per call.
 #define USOCKET_GAI_MAX (16)
 
+// Room for an address tuple, allocated before the call that fills it: once
+// the stack has handed over a connection (accept) or data (recvfrom),
+// nothing may fail, or a MemoryError would lose them.
+typedef struct {
+    mp_obj_tuple_t *tuple; // 4 items for AF_INET6, 2 otherwise; NULL: none
+    mp_obj_str_t *host;    // with room for the longest address text
+} addr_room_t;
+
 // The last destination given as an (immutable) tuple, and the last source
 // returned: a datagram loop sends to and hears from the same address, and
 // parsing or formatting it each time is most of its cost.
@@ -76,6 +84,9 @@ typedef struct _socket_addr_cache_t {
     usocket_addr_t to_addr;
     mp_obj_t from_obj;
     usocket_addr_t from_addr;
+    // Room for the next new sender's address (see recv_source_t): kept
+    // while senders repeat, so a loop with one peer allocates none.
+    addr_room_t spare;
 } socket_addr_cache_t;
 
 typedef struct _socket_obj_t {
@@ -414,17 +425,43 @@ static mp_obj_t ascii_str(const uint8_t *text, size_t len) {
     return MP_OBJ_FROM_PTR(o);
 }
 
-// usocket_addr_t -> (host, port) or (host, port, flowinfo, scope_id).
+static void addr_room_new(addr_room_t *room, int32_t family) {
+    room->tuple = MP_OBJ_TO_PTR(mp_obj_new_tuple(family == USOCKET_AF_INET6 ? 4 : 2, NULL));
+    room->host = m_malloc(sizeof(mp_obj_str_t) + USOCKET_ADDR_TEXT_MAX + 1);
+}
+
+// usocket_addr_t -> (host, port) or (host, port, flowinfo, scope_id), in the
+// room made for it; allocates nothing (the host text, an ASCII str in one
+// allocation with its object as ascii_str makes it, shrinks in place).
+static mp_obj_t addr_room_fill(addr_room_t *room, const usocket_addr_t *a) {
+    mp_obj_str_t *o = room->host;
+    size_t len = usocket_addr_format(a, (uint8_t *)(o + 1));
+    o = (mp_obj_str_t *)m_renew(byte, o, sizeof(mp_obj_str_t) + USOCKET_ADDR_TEXT_MAX + 1, sizeof(mp_obj_str_t) + len + 1);
+    byte *data = (byte *)(o + 1);
+    data[len] = '\0';
+    o->base.type = &mp_type_str;
+    o->len = len;
+    o->hash = 0;
+    o->data = data;
+    // An IPv4 address in a room made for IPv6 (a dual-stack socket's) leaves
+    // two slots unused; a socket's room is never too small for its addresses.
+    size_t n = MIN(a->family == USOCKET_AF_INET6 ? 4 : 2, room->tuple->len);
+    room->tuple->len = n;
+    mp_obj_t *items = room->tuple->items;
+    items[0] = MP_OBJ_FROM_PTR(o);
+    items[1] = MP_OBJ_NEW_SMALL_INT(a->port);
+    if (n == 4) {
+        // 20 bits and an interface number: small ints on every port
+        items[2] = mp_obj_new_int_from_uint(a->flowinfo);
+        items[3] = mp_obj_new_int_from_uint(a->scope_id);
+    }
+    return MP_OBJ_FROM_PTR(room->tuple);
+}
+
 static mp_obj_t addr_to_obj(const usocket_addr_t *a) {
-    uint8_t text[USOCKET_ADDR_TEXT_MAX];
-    size_t len = usocket_addr_format(a, text);
-    mp_obj_t items[4] = {
-        ascii_str(text, len),
-        MP_OBJ_NEW_SMALL_INT(a->port),
-        mp_obj_new_int_from_uint(a->flowinfo),
-        mp_obj_new_int_from_uint(a->scope_id),
-    };
-    return mp_obj_new_tuple(a->family == USOCKET_AF_INET6 ? 4 : 2, items);
+    addr_room_t room;
+    addr_room_new(&room, a->family);
+    return addr_room_fill(&room, a);
 }
 
 // The socket's address cache, allocated on first use; NULL if the heap has
@@ -439,49 +476,115 @@ static socket_addr_cache_t *addr_cache(socket_obj_t *self) {
     return self->cache;
 }
 
+// Where threads run this module's C code side by side (no GIL: the unix
+// port, rp2), two threads may use one socket's address cache at once: it is
+// read and written inside MicroPython's atomic section, which is short and
+// allocates nothing. With a GIL, or without threads, nothing can interleave.
+#if MICROPY_PY_THREAD && !MICROPY_PY_THREAD_GIL
+#define CACHE_LOCK(state) mp_uint_t state = MICROPY_BEGIN_ATOMIC_SECTION()
+#define CACHE_UNLOCK(state) MICROPY_END_ATOMIC_SECTION(state)
+#else
+#define CACHE_LOCK(state)
+#define CACHE_UNLOCK(state)
+#endif
+
 // addr_from_obj, remembering the result for the same tuple object (tuples
 // cannot change, so the same object means the same address).
 static void dest_addr(socket_obj_t *self, mp_obj_t o, usocket_addr_t *out) {
     socket_addr_cache_t *cache = self->cache;
-    if (cache != NULL && o == cache->to_obj) {
-        *out = cache->to_addr;
-        return;
+    if (cache != NULL) {
+        CACHE_LOCK(state);
+        bool hit = o == cache->to_obj;
+        if (hit) {
+            *out = cache->to_addr;
+        }
+        CACHE_UNLOCK(state);
+        if (hit) {
+            return;
+        }
     }
     // Only tuples (a list can change) of literal hosts (a name is looked up
     // again each time, as in CPython).
     if (addr_from_obj(&self->sock, o, out) && mp_obj_is_type(o, &mp_type_tuple)
         && (cache = addr_cache(self)) != NULL) {
+        CACHE_LOCK(state);
         cache->to_obj = o;
         cache->to_addr = *out;
+        CACHE_UNLOCK(state);
     }
 }
 
-// addr_to_obj, returning the same tuple again when the address is the same
-// as last time (a tuple is immutable, so sharing it is safe). The cache is
-// allocated before the data is received (see recv_bytes), so that
-// nothing but the tuple itself is allocated once a datagram was taken.
-static mp_obj_t source_addr(socket_obj_t *self, const usocket_addr_t *a) {
+// recvfrom's result, (data, sender), allocated before the data is taken.
+// The sender's tuple is the last one returned when the sender is the same
+// (a tuple is immutable, so sharing it is safe), or made in room taken from
+// the cache's spare (it goes back if unused) or allocated for this call.
+typedef struct {
+    mp_obj_tuple_t *result;
+    addr_room_t room;
+} recv_source_t;
+
+static void recv_source_new(socket_obj_t *self, recv_source_t *src) {
+    socket_addr_cache_t *cache = addr_cache(self);
+    src->room.tuple = NULL;
+    if (cache != NULL) {
+        CACHE_LOCK(state);
+        src->room = cache->spare; // taken: another thread's call cannot fill it too
+        cache->spare.tuple = NULL;
+        CACHE_UNLOCK(state);
+    }
+    if (src->room.tuple == NULL) {
+        addr_room_new(&src->room, self->sock.family);
+    }
+    src->result = MP_OBJ_TO_PTR(mp_obj_new_tuple(2, NULL));
+}
+
+// A call that failed gives its allocations back: a non-blocking loop on an
+// empty socket makes no garbage.
+static void recv_source_drop(socket_obj_t *self, recv_source_t *src) {
     socket_addr_cache_t *cache = self->cache;
-    if (cache == NULL) {
-        return addr_to_obj(a);
+    if (cache != NULL) {
+        CACHE_LOCK(state);
+        cache->spare = src->room;
+        CACHE_UNLOCK(state);
     }
-    if (cache->from_obj != MP_OBJ_NULL && memcmp(a, &cache->from_addr, sizeof(*a)) == 0) {
-        return cache->from_obj;
-    }
-    cache->from_obj = addr_to_obj(a);
-    cache->from_addr = *a;
-    return cache->from_obj;
+    m_del_var(mp_obj_tuple_t, items, mp_obj_t, 2, src->result);
 }
 
-// A bytes object that takes over `data` (allocated with `alloc` bytes). Its
-// hash is left to be computed on first use: hashing every received buffer is
+// (data, sender), allocating nothing.
+static mp_obj_t recv_source_fill(socket_obj_t *self, recv_source_t *src, mp_obj_t data, const usocket_addr_t *from) {
+    socket_addr_cache_t *cache = self->cache;
+    mp_obj_t addr = MP_OBJ_NULL;
+    if (cache != NULL) {
+        CACHE_LOCK(state);
+        if (cache->from_obj != MP_OBJ_NULL && memcmp(from, &cache->from_addr, sizeof(*from)) == 0) {
+            addr = cache->from_obj;
+            cache->spare = src->room; // unused: back for the next call
+        }
+        CACHE_UNLOCK(state);
+    }
+    if (addr == MP_OBJ_NULL) {
+        addr = addr_room_fill(&src->room, from);
+        if (cache != NULL) {
+            CACHE_LOCK(state);
+            cache->from_obj = addr;
+            cache->from_addr = *from;
+            CACHE_UNLOCK(state);
+        }
+    }
+    src->result->items[0] = data;
+    src->result->items[1] = addr;
+    return MP_OBJ_FROM_PTR(src->result);
+}
+
+// Makes `o` (allocated before the data was received) the bytes object of
+// `data` (allocated with `alloc` bytes), allocating nothing. Its hash is
+// left to be computed on first use: hashing every received buffer is
 // wasted work for data that is almost never a dict key.
-static mp_obj_t bytes_take(byte *data, size_t len, size_t alloc) {
+static mp_obj_t bytes_take(mp_obj_str_t *o, byte *data, size_t len, size_t alloc) {
     if (len + 1 != alloc) {
-        data = m_renew(byte, data, alloc, len + 1);
+        data = m_renew(byte, data, alloc, len + 1); // shrinking: in place
     }
     data[len] = '\0';
-    mp_obj_str_t *o = mp_obj_malloc(mp_obj_str_t, &mp_type_bytes);
     o->len = len;
     o->hash = 0;
     o->data = data;
@@ -641,16 +744,20 @@ static mp_obj_t socket_listen(size_t n_args, const mp_obj_t *args) {
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(socket_listen_obj, 1, 2, socket_listen);
 
 static mp_obj_t socket_accept(mp_obj_t self_in) {
-    // Allocate first: once accept succeeds nothing may fail, or the
-    // connection would be lost.
+    // Allocate everything first: once accept succeeds nothing may fail (a
+    // MemoryError then would lose the connection).
+    usocket_t *sock = get_sock(self_in);
     socket_obj_t *conn = socket_new();
+    mp_obj_tuple_t *result = MP_OBJ_TO_PTR(mp_obj_new_tuple(2, NULL));
+    addr_room_t peer_room;
+    addr_room_new(&peer_room, sock->family); // a peer has the listener's family
     usocket_addr_t peer;
     mp_int_t status;
-    USOCKET_CALL(status, usocket_accept(get_sock(self_in), &conn->sock, &peer));
+    USOCKET_CALL(status, usocket_accept(sock, &conn->sock, &peer));
     check(status);
-    mp_obj_t items[2] = { MP_OBJ_FROM_PTR(conn), MP_OBJ_NULL };
-    items[1] = addr_to_obj(&peer);
-    return mp_obj_new_tuple(2, items);
+    result->items[0] = MP_OBJ_FROM_PTR(conn);
+    result->items[1] = addr_room_fill(&peer_room, &peer);
+    return MP_OBJ_FROM_PTR(result);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(socket_accept_obj, socket_accept);
 
@@ -705,34 +812,32 @@ static mp_obj_t socket_sendto(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(socket_sendto_obj, 3, 4, socket_sendto);
 
-// A result with the sender's address, for recvfrom and recvfrom_into
-// (`with_addr`), or alone.
-static mp_obj_t with_source(socket_obj_t *self, mp_obj_t result, bool with_addr, const usocket_addr_t *from) {
-    if (!with_addr) {
-        return result;
-    }
-    mp_obj_t items[2] = { result, source_addr(self, from) };
-    return mp_obj_new_tuple(2, items);
-}
-
 // recv(bufsize[, flags]) -> bytes (b'' once the peer has closed), and
-// recvfrom(bufsize[, flags]) -> (bytes, address).
+// recvfrom(bufsize[, flags]) -> (bytes, address). Everything the result
+// needs is allocated before the data is taken.
 static mp_obj_t recv_bytes(size_t n_args, const mp_obj_t *args, bool with_addr) {
     socket_obj_t *self = get_obj(args[0]);
     size_t size = MIN(get_size(args[1], "bufsize"), USOCKET_RECV_MAX);
     int32_t flags = n_args > 2 ? get_int32(args[2]) : 0;
+    recv_source_t src;
     if (with_addr) {
-        addr_cache(self);
+        recv_source_new(self, &src);
     }
+    mp_obj_str_t *o = mp_obj_malloc(mp_obj_str_t, &mp_type_bytes);
     byte *buf = recv_buffer(&size);
     usocket_addr_t from;
     mp_int_t status;
     USOCKET_CALL(status, usocket_recv(&self->sock, buf, size, flags, with_addr ? &from : NULL));
     if (status < 0) {
         m_del(byte, buf, size + 1);
+        m_del_obj(mp_obj_str_t, o);
+        if (with_addr) {
+            recv_source_drop(self, &src);
+        }
         raise_status(status);
     }
-    return with_source(self, bytes_take(buf, status, size + 1), with_addr, &from);
+    mp_obj_t data = bytes_take(o, buf, status, size + 1);
+    return with_addr ? recv_source_fill(self, &src, data, &from) : data;
 }
 
 static mp_obj_t socket_recv(size_t n_args, const mp_obj_t *args) {
@@ -761,13 +866,18 @@ static mp_obj_t recv_into_any(size_t n_args, const mp_obj_t *args, bool with_add
         }
     }
     int32_t flags = n_args > 3 ? get_int32(args[3]) : 0;
+    recv_source_t src;
     if (with_addr) {
-        addr_cache(self);
+        recv_source_new(self, &src);
     }
     usocket_addr_t from;
     mp_int_t status;
     USOCKET_CALL(status, usocket_recv(&self->sock, buf.buf, buf.len, flags, with_addr ? &from : NULL));
-    return with_source(self, mp_obj_new_int(check(status)), with_addr, &from);
+    if (status < 0 && with_addr) {
+        recv_source_drop(self, &src);
+    }
+    mp_obj_t count = MP_OBJ_NEW_SMALL_INT(check(status)); // at most the buffer's length
+    return with_addr ? recv_source_fill(self, &src, count, &from) : count;
 }
 
 static mp_obj_t socket_recv_into(size_t n_args, const mp_obj_t *args) {
@@ -820,7 +930,8 @@ static mp_obj_t socket_getsockopt(size_t n_args, const mp_obj_t *args) {
         m_del(byte, buf, buflen + 1);
         raise_status(n);
     }
-    return bytes_take(buf, n, buflen + 1);
+    // (allocated after the call: reading an option again loses nothing)
+    return bytes_take(mp_obj_malloc(mp_obj_str_t, &mp_type_bytes), buf, n, buflen + 1);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(socket_getsockopt_obj, 3, 4, socket_getsockopt);
 
