@@ -379,6 +379,59 @@ u.close()
         self.assertEqual(out, expect + "then EAGAIN\n")
 
 
+class OutOfMemory(BoardTest):
+    def test_nothing_is_lost_when_the_heap_is_full(self):
+        """tests/micropython/out_of_memory.py with host peers: the heap filled
+        and given back a little at a time while accept(), recv() and
+        recvfrom() wait for room; every connection, byte and queued datagram
+        arrives."""
+        with open(os.path.join(HERE, "..", "micropython", "_pressure.py")) as f:
+            self.run_on_board(f.read())
+        self.board.start("""
+l = listen_80(3)
+print('listening')
+got, errors = [], 0
+for i in range(3):
+    (a, peer), e = under_pressure(l.accept)
+    a.settimeout(5)
+    d, e2 = under_pressure(lambda: a.recv(1))
+    errors += e + e2
+    got.append(int(d))
+    a.send(b'ok')
+    a.close()
+l.close()
+print('accepted', sorted(got), errors > 0)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.settimeout(5)
+u.sendto(b'warm', ('%s', 7))  # ARP first: lwIP holds one packet per unresolved peer
+u.recvfrom(100)
+for i in range(4):
+    u.sendto(b'd%%d' %% i, ('%s', 7))
+p = select.poll()
+p.register(u, select.POLLIN)
+start = time.ticks_ms()
+while time.ticks_diff(time.ticks_ms(), start) < 500:
+    p.poll(20)  # lwIP queues the echoes while MicroPython waits
+res = []
+for i in range(4):
+    (d, src), e = under_pressure(lambda: u.recvfrom(16))
+    res.append((d, src == ('%s', 7)))
+print('recvfrom', res)
+""" % (VHOST_IP, VHOST_IP, VHOST_IP))
+        self.board.read_until(b"listening\r\n", TIMEOUT)
+        replies = []
+        for i in range(3):
+            c = self.connect_in()
+            self.addCleanup(c.close)
+            c.sendall(b"%d" % i)
+            replies.append(c)
+        self.assertEqual([c.recv(10) for c in replies], [b"ok"] * 3)
+        out, err = self.board.follow(TIMEOUT)
+        self.assertEqual(err, "")
+        self.assertEqual(out.replace("\r\n", "\n"), "accepted [0, 1, 2] True\nrecvfrom %s\n"
+                         % [(b"d%d" % i, True) for i in range(4)])
+
+
 class Behaviour(BoardTest):
     def test_timeouts_and_nonblocking(self):
         out = self.run_on_board("""
