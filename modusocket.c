@@ -1017,27 +1017,28 @@ static size_t stream_size_arg(size_t n_args, const mp_obj_t *args, size_t i) {
     return mp_obj_is_small_int(args[i]) ? (size_t)MP_OBJ_SMALL_INT_VALUE(args[i]) : SIZE_MAX;
 }
 
-// Sizes up to this are given to MicroPython's read(n), which allocates n
-// bytes at once; beyond, the buffer grows with the data that arrives.
+// read(n) allocates up to this much at once; beyond, the buffer grows with
+// the data that arrives.
 #define USOCKET_READ_AT_ONCE (65536)
 
+// read(n): n bytes, fewer at the end of the stream or when a non-blocking
+// socket has no more, None when it has none. The bytes object and the first
+// buffer are allocated before anything is read (MicroPython's read(n)
+// allocates the object after, and loses the data if that fails).
 static mp_obj_t socket_read(size_t n_args, const mp_obj_t *args) {
     size_t want = stream_size_arg(n_args, args, 1);
     if (want == (size_t)-1) {
         return mp_stream_read_obj.fun.var(1, args); // to end of stream
     }
-    if (want <= USOCKET_READ_AT_ONCE) {
-        mp_obj_t a[2] = { args[0], MP_OBJ_NEW_SMALL_INT(want) };
-        return mp_stream_read_obj.fun.var(2, a);
-    }
+    mp_obj_str_t *o = mp_obj_malloc(mp_obj_str_t, &mp_type_bytes);
     vstr_t vstr;
-    vstr_init(&vstr, USOCKET_READ_AT_ONCE);
+    vstr_init(&vstr, MIN(want, USOCKET_READ_AT_ONCE) + 1); // and the NUL of bytes
     while (vstr.len < want) {
         size_t chunk = MIN(want - vstr.len, USOCKET_READ_AT_ONCE);
-        byte *p = (byte *)vstr_add_len(&vstr, chunk);
+        byte *p = (byte *)vstr_add_len(&vstr, chunk + 1);
         int err;
         mp_uint_t n = mp_stream_rw(args[0], p, chunk, &err, MP_STREAM_RW_READ);
-        vstr.len -= chunk - n;
+        vstr.len -= chunk + 1 - n;
         if (err != 0) {
             if (!mp_is_nonblocking_error(err)) {
                 mp_raise_OSError(err);
@@ -1052,7 +1053,7 @@ static mp_obj_t socket_read(size_t n_args, const mp_obj_t *args) {
             break; // end of stream
         }
     }
-    return mp_obj_new_bytes_from_vstr(&vstr);
+    return bytes_take(o, (byte *)vstr.buf, vstr.len, vstr.alloc);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(socket_read_obj, 1, 2, socket_read);
 
@@ -1073,11 +1074,15 @@ static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(socket_readinto_obj, 2, 3, socket_rea
 static mp_obj_t socket_readline(size_t n_args, const mp_obj_t *args) {
     usocket_t *sock = get_sock(args[0]);
     size_t limit = stream_size_arg(n_args, args, 1);
+    // The bytes object first, and the buffer always a byte longer than its
+    // contents, so that nothing is allocated once the whole line was taken.
+    mp_obj_str_t *o = mp_obj_malloc(mp_obj_str_t, &mp_type_bytes);
     vstr_t vstr;
-    vstr_init(&vstr, MIN(limit, 64));
+    vstr_init(&vstr, MIN(limit, 64) + 1);
     while (vstr.len < limit) {
-        size_t room = MIN(limit - vstr.len, MAX(vstr.alloc - vstr.len, 64));
-        byte *p = (byte *)vstr_add_len(&vstr, room);
+        size_t room = MIN(limit - vstr.len, MAX(vstr.alloc - vstr.len - 1, 64));
+        byte *p = (byte *)vstr_add_len(&vstr, room + 1);
+        vstr.len--;
         mp_int_t status;
         USOCKET_CALL(status, usocket_recv_line(sock, p, room));
         if (status < 0) {
@@ -1097,7 +1102,7 @@ static mp_obj_t socket_readline(size_t n_args, const mp_obj_t *args) {
             break;
         }
     }
-    return mp_obj_new_bytes_from_vstr(&vstr);
+    return bytes_take(o, (byte *)vstr.buf, vstr.len, vstr.alloc);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(socket_readline_obj, 1, 2, socket_readline);
 

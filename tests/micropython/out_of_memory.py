@@ -1,7 +1,7 @@
 # Out of memory while a socket call takes something from the stack: a
 # MemoryError may come out, but nothing is lost. accept() may not take a
-# connection, recv() data, recvfrom() a datagram and then fail to allocate
-# its result: all of it is allocated before the call.
+# connection, recv(), read(n) or readline() data, recvfrom() a datagram and
+# then fail to allocate its result: all of it is allocated before the call.
 from _helpers import socket
 from _pressure import under_pressure
 
@@ -40,6 +40,27 @@ while True:
         break
     received += chunk
 print("recv", received == data, errors > 0)
+
+# the stream methods: readline() and read(n)
+c = socket.socket()
+c.connect(l.getsockname())
+a, _ = l.accept()
+a.settimeout(5)
+lines = b"".join(b"line %d\n" % i for i in range(5))
+c.sendall(lines + data)
+c.close()
+received, errors = b"", 0
+for i in range(5):
+    line, e = under_pressure(a.readline)
+    errors += e
+    received += line
+while True:
+    chunk, e = under_pressure(lambda: a.read(3))
+    errors += e
+    if not chunk:
+        break
+    received += chunk
+print("readline, read", received == lines + data, errors > 0)
 
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 u.bind(("127.0.0.1", 0))
