@@ -812,32 +812,43 @@ static mp_obj_t socket_sendto(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(socket_sendto_obj, 3, 4, socket_sendto);
 
-// recv(bufsize[, flags]) -> bytes (b'' once the peer has closed), and
-// recvfrom(bufsize[, flags]) -> (bytes, address). Everything the result
-// needs is allocated before the data is taken.
-static mp_obj_t recv_bytes(size_t n_args, const mp_obj_t *args, bool with_addr) {
-    socket_obj_t *self = get_obj(args[0]);
-    size_t size = MIN(get_size(args[1], "bufsize"), USOCKET_RECV_MAX);
-    int32_t flags = n_args > 2 ? get_int32(args[2]) : 0;
+// The receive of recv, recvfrom, recv_into and recvfrom_into: into `buf`
+// (`len` bytes), then the result: the bytes object `o` made of `buf` (which
+// has room for the NUL too), or without `o` the count; with the sender when
+// `with_addr`. Everything the result needs is allocated before the data is
+// taken.
+static mp_obj_t recv_any(socket_obj_t *self, byte *buf, size_t len, int32_t flags, bool with_addr, mp_obj_str_t *o) {
     recv_source_t src;
     if (with_addr) {
         recv_source_new(self, &src);
     }
-    mp_obj_str_t *o = mp_obj_malloc(mp_obj_str_t, &mp_type_bytes);
-    byte *buf = recv_buffer(&size);
     usocket_addr_t from;
     mp_int_t status;
-    USOCKET_CALL(status, usocket_recv(&self->sock, buf, size, flags, with_addr ? &from : NULL));
+    USOCKET_CALL(status, usocket_recv(&self->sock, buf, len, flags, with_addr ? &from : NULL));
     if (status < 0) {
-        m_del(byte, buf, size + 1);
-        m_del_obj(mp_obj_str_t, o);
+        if (o != NULL) {
+            m_del(byte, buf, len + 1);
+            m_del_obj(mp_obj_str_t, o);
+        }
         if (with_addr) {
             recv_source_drop(self, &src);
         }
         raise_status(status);
     }
-    mp_obj_t data = bytes_take(o, buf, status, size + 1);
-    return with_addr ? recv_source_fill(self, &src, data, &from) : data;
+    // (a count is at most the buffer's length: a small int)
+    mp_obj_t result = o != NULL ? bytes_take(o, buf, status, len + 1) : MP_OBJ_NEW_SMALL_INT(status);
+    return with_addr ? recv_source_fill(self, &src, result, &from) : result;
+}
+
+// recv(bufsize[, flags]) -> bytes (b'' once the peer has closed), and
+// recvfrom(bufsize[, flags]) -> (bytes, address).
+static mp_obj_t recv_bytes(size_t n_args, const mp_obj_t *args, bool with_addr) {
+    socket_obj_t *self = get_obj(args[0]);
+    size_t size = MIN(get_size(args[1], "bufsize"), USOCKET_RECV_MAX);
+    int32_t flags = n_args > 2 ? get_int32(args[2]) : 0;
+    mp_obj_str_t *o = mp_obj_malloc(mp_obj_str_t, &mp_type_bytes);
+    byte *buf = recv_buffer(&size);
+    return recv_any(self, buf, size, flags, with_addr, o);
 }
 
 static mp_obj_t socket_recv(size_t n_args, const mp_obj_t *args) {
@@ -866,18 +877,7 @@ static mp_obj_t recv_into_any(size_t n_args, const mp_obj_t *args, bool with_add
         }
     }
     int32_t flags = n_args > 3 ? get_int32(args[3]) : 0;
-    recv_source_t src;
-    if (with_addr) {
-        recv_source_new(self, &src);
-    }
-    usocket_addr_t from;
-    mp_int_t status;
-    USOCKET_CALL(status, usocket_recv(&self->sock, buf.buf, buf.len, flags, with_addr ? &from : NULL));
-    if (status < 0 && with_addr) {
-        recv_source_drop(self, &src);
-    }
-    mp_obj_t count = MP_OBJ_NEW_SMALL_INT(check(status)); // at most the buffer's length
-    return with_addr ? recv_source_fill(self, &src, count, &from) : count;
+    return recv_any(self, buf.buf, buf.len, flags, with_addr, NULL);
 }
 
 static mp_obj_t socket_recv_into(size_t n_args, const mp_obj_t *args) {
