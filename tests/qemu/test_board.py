@@ -60,7 +60,8 @@ class BoardTest(unittest.TestCase):
             extra_net=cls.vhost.qemu_args(),
         )
         cls.board.exec("""import socket, errno, select, time, lan
-lan.ifconfig(('10.0.2.15', '255.255.255.0', '10.0.2.2', '%s'))
+VHOST = '%s'
+lan.ifconfig(('10.0.2.15', '255.255.255.0', '10.0.2.2', VHOST))
 def listen_80(backlog=1):
     # the guest's port 80, which hostfwd reaches from the host (connect_in)
     l = socket.socket()
@@ -68,6 +69,21 @@ def listen_80(backlog=1):
     l.bind(('', 80))
     l.listen(backlog)
     return l
+def queue_echoes(u, messages):
+    # The virtual host echoes UDP port 7: `messages` come back into u's
+    # queue while MicroPython waits (lwIP runs then). Returns the echo of a
+    # first datagram, sent alone (ARP: lwIP holds one packet per
+    # unresolved peer).
+    u.sendto(b'warm', (VHOST, 7))
+    first = u.recvfrom(100)
+    for m in messages:
+        u.sendto(m, (VHOST, 7))
+    p = select.poll()
+    p.register(u, select.POLLIN)
+    start = time.ticks_ms()
+    while time.ticks_diff(time.ticks_ms(), start) < 500:
+        p.poll(20)
+    return first
 """ % VHOST_IP)
 
     def more_guestfwd(self):
@@ -356,15 +372,7 @@ u.close()
         out = self.run_on_board("""
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 u.settimeout(5)
-u.sendto(b'warm', ('%s', 7))  # ARP first: lwIP holds one packet per unresolved peer
-print(u.recvfrom(100))
-for i in range(6):
-    u.sendto(b'burst %%d' %% i, ('%s', 7))
-p = select.poll()
-p.register(u, select.POLLIN)
-start = time.ticks_ms()
-while time.ticks_diff(time.ticks_ms(), start) < 500:
-    p.poll(20)  # lwIP runs while MicroPython waits
+print(queue_echoes(u, [b'burst %d' % i for i in range(6)]))
 u.settimeout(0)
 try:
     while True:
@@ -372,7 +380,7 @@ try:
 except OSError as e:
     print('then', errno.errorcode.get(e.errno, e.errno))
 u.close()
-""" % (VHOST_IP, VHOST_IP))
+""")
         # four fit in the queue; the rest are dropped, as UDP may
         expect = "".join("(b'%s', ('%s', 7))\n" % (d, VHOST_IP) for d in
                          ["warm", "burst 0", "burst 1", "burst 2", "burst 3"])
@@ -403,21 +411,13 @@ l.close()
 print('accepted', sorted(got), errors > 0)
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 u.settimeout(5)
-u.sendto(b'warm', ('%s', 7))  # ARP first: lwIP holds one packet per unresolved peer
-u.recvfrom(100)
-for i in range(4):
-    u.sendto(b'd%%d' %% i, ('%s', 7))
-p = select.poll()
-p.register(u, select.POLLIN)
-start = time.ticks_ms()
-while time.ticks_diff(time.ticks_ms(), start) < 500:
-    p.poll(20)  # lwIP queues the echoes while MicroPython waits
+queue_echoes(u, [b'd%d' % i for i in range(4)])
 res = []
 for i in range(4):
     (d, src), e = under_pressure(lambda: u.recvfrom(16))
-    res.append((d, src == ('%s', 7)))
+    res.append((d, src == (VHOST, 7)))
 print('recvfrom', res)
-""" % (VHOST_IP, VHOST_IP, VHOST_IP))
+""")
         self.board.read_until(b"listening\r\n", TIMEOUT)
         replies = []
         for i in range(3):
