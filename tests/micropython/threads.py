@@ -87,5 +87,76 @@ def main():
     print(sorted(results))
     c.close()
 
+    # Threads sharing one datagram socket: what recvfrom reports is the sender
+    # of that datagram, and sendto sends where it was told, even when the
+    # calls run side by side (the address cache and the room for a new
+    # sender's address are taken and given back under a lock where there is
+    # no GIL).
+    shared = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    shared.bind(("127.0.0.1", 0))
+    shared.settimeout(5)
+    peers = []
+    for i in range(4):
+        p = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        p.bind(("127.0.0.1", 0))
+        p.settimeout(5)
+        peers.append(p)
+    names = [p.getsockname() for p in peers]
+    N = 100
+    tally = {"received": 0, "wrong sender": 0, "errors": 0}
+
+    def receiver():
+        for _ in range(N):
+            try:
+                d, a = shared.recvfrom(16)
+                ok = a == names[int(d)]
+            except OSError:
+                ok = None
+            with lock:
+                tally["received" if ok is not None else "errors"] += 1
+                if ok is False:
+                    tally["wrong sender"] += 1
+
+    for _ in range(2):
+        _thread.start_new_thread(receiver, ())
+    for i in range(2 * N):
+        peers[i % 4].sendto(b"%d" % (i % 4), shared.getsockname())
+        if i % 20 == 19:
+            time.sleep_ms(5)  # no more in flight than the receive buffer holds
+    for _ in range(500):
+        if tally["received"] + tally["errors"] == 2 * N:
+            break
+        time.sleep_ms(10)
+    print("shared recvfrom: received", tally["received"], "wrong sender", tally["wrong sender"],
+          "errors", tally["errors"])
+
+    sent = []
+
+    def sender(k):
+        dest = names[k]
+        for _ in range(N):
+            shared.sendto(b"%d" % k, dest)
+        with lock:
+            sent.append(k)
+
+    for k in range(2):
+        _thread.start_new_thread(sender, (k,))
+    for _ in range(500):
+        if len(sent) == 2:
+            break
+        time.sleep_ms(10)
+    arrived = mixed = 0
+    for k in range(2):
+        peers[k].settimeout(0)
+        try:
+            while True:
+                mixed += peers[k].recv(16) != b"%d" % k
+                arrived += 1
+        except OSError:
+            pass
+    print("shared sendto: arrived", arrived, "at the wrong peer", mixed)
+    for x in peers + [shared]:
+        x.close()
+
 
 main()
