@@ -412,11 +412,10 @@ static bool addr_from_obj(const usocket_t *sock, mp_obj_t o, usocket_addr_t *out
 // text: unlike mp_obj_new_str, no UTF-8 check, no search for an equal qstr,
 // no second allocation and no hash until one is needed (0 is "not computed"
 // for MicroPython's str objects). Half the instructions of mp_obj_new_str
-// finding an interned qstr, a third of it making a new str.
-static mp_obj_t ascii_str(const uint8_t *text, size_t len) {
-    mp_obj_str_t *o = m_malloc(sizeof(mp_obj_str_t) + len + 1);
+// finding an interned qstr, a third of it making a new str. `o` has room
+// for `len` bytes of text after it, and they are written.
+static mp_obj_t ascii_str_at(mp_obj_str_t *o, size_t len) {
     byte *data = (byte *)(o + 1);
-    memcpy(data, text, len);
     data[len] = '\0';
     o->base.type = &mp_type_str;
     o->len = len;
@@ -425,30 +424,29 @@ static mp_obj_t ascii_str(const uint8_t *text, size_t len) {
     return MP_OBJ_FROM_PTR(o);
 }
 
+static mp_obj_t ascii_str(const uint8_t *text, size_t len) {
+    mp_obj_str_t *o = m_malloc(sizeof(mp_obj_str_t) + len + 1);
+    memcpy(o + 1, text, len);
+    return ascii_str_at(o, len);
+}
+
 static void addr_room_new(addr_room_t *room, int32_t family) {
     room->tuple = MP_OBJ_TO_PTR(mp_obj_new_tuple(family == USOCKET_AF_INET6 ? 4 : 2, NULL));
     room->host = m_malloc(sizeof(mp_obj_str_t) + USOCKET_ADDR_TEXT_MAX + 1);
 }
 
 // usocket_addr_t -> (host, port) or (host, port, flowinfo, scope_id), in the
-// room made for it; allocates nothing (the host text, an ASCII str in one
-// allocation with its object as ascii_str makes it, shrinks in place).
+// room made for it; allocates nothing (the host text shrinks in place).
 static mp_obj_t addr_room_fill(addr_room_t *room, const usocket_addr_t *a) {
     mp_obj_str_t *o = room->host;
     size_t len = usocket_addr_format(a, (uint8_t *)(o + 1));
     o = (mp_obj_str_t *)m_renew(byte, o, sizeof(mp_obj_str_t) + USOCKET_ADDR_TEXT_MAX + 1, sizeof(mp_obj_str_t) + len + 1);
-    byte *data = (byte *)(o + 1);
-    data[len] = '\0';
-    o->base.type = &mp_type_str;
-    o->len = len;
-    o->hash = 0;
-    o->data = data;
     // An IPv4 address in a room made for IPv6 (a dual-stack socket's) leaves
     // two slots unused; a socket's room is never too small for its addresses.
     size_t n = MIN(a->family == USOCKET_AF_INET6 ? 4 : 2, room->tuple->len);
     room->tuple->len = n;
     mp_obj_t *items = room->tuple->items;
-    items[0] = MP_OBJ_FROM_PTR(o);
+    items[0] = ascii_str_at(o, len);
     items[1] = MP_OBJ_NEW_SMALL_INT(a->port);
     if (n == 4) {
         // 20 bits and an interface number: small ints on every port
