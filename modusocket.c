@@ -44,11 +44,19 @@
 
 // With MicroPython's own socket module in the firmware (the "dual" build used
 // for side-by-side benchmarks) this module is only `usocket`; otherwise it is
-// `socket` too.
-#if MICROPY_PY_SOCKET || MICROPY_PY_LWIP
+// `socket` too. The esp32 port always compiles its own module (it has no
+// MICROPY_PY_SOCKET switch), and then makemoduledefs.py keeps the `socket`
+// registration whose object's name sorts last: this module's. But WebREPL,
+// on by default there, needs the event callbacks that the port's hook polls
+// for the port's own sockets: with MICROPY_PY_SOCKET_EVENTS this module stays
+// `usocket` only, so that adding it breaks nothing. -DUSOCKET_ALSO_SOCKET=1
+// makes it `socket` anyway (WebREPL then fails to start).
+#ifndef USOCKET_ALSO_SOCKET
+#if MICROPY_PY_SOCKET || MICROPY_PY_LWIP || (defined(ESP_PLATFORM) && MICROPY_PY_SOCKET_EVENTS)
 #define USOCKET_ALSO_SOCKET (0)
 #else
 #define USOCKET_ALSO_SOCKET (1)
+#endif
 #endif
 
 // recv()/recvfrom() never allocate more than this, whatever bufsize asks for:
@@ -76,10 +84,11 @@ typedef struct {
     mp_obj_str_t *host;    // with room for the longest address text
 } addr_room_t;
 
-// The last destination given as an (immutable) tuple, and the last source
-// returned: a datagram loop sends to and hears from the same address, and
-// parsing or formatting it each time is most of its cost.
-typedef struct _socket_addr_cache_t {
+// What only some sockets need. The address cache: the last destination
+// given as an (immutable) tuple, and the last source returned: a datagram
+// loop sends to and hears from the same address, and parsing or formatting
+// it each time is most of its cost. And the event callback.
+typedef struct _socket_extra_t {
     mp_obj_t to_obj;
     usocket_addr_t to_addr;
     mp_obj_t from_obj;
@@ -87,21 +96,27 @@ typedef struct _socket_addr_cache_t {
     // Room for the next new sender's address (see recv_source_t): kept
     // while senders repeat, so a loop with one peer allocates none.
     addr_room_t spare;
-} socket_addr_cache_t;
+    #if USOCKET_BACKEND_LWIP_RAW
+    // setsockopt(SOL_SOCKET, 20, callback): called (scheduled) with the
+    // socket when data, a connection or the peer's close arrives.
+    mp_obj_t callback;
+    #endif
+} socket_extra_t;
 
 typedef struct _socket_obj_t {
     mp_obj_base_t base;
     usocket_t sock;
-    // Allocated by the first sendto/recvfrom, so that stream sockets stay
-    // small (one 32-byte GC block on unix instead of four): MicroPython's
-    // allocator looks for a run of free blocks from the heap's first free
-    // block on every allocation of more than one block, so every block counts.
-    socket_addr_cache_t *cache;
+    // Allocated by the first sendto/recvfrom (or event callback), so that
+    // stream sockets stay small (one 32-byte GC block on unix instead of
+    // four): MicroPython's allocator looks for a run of free blocks from the
+    // heap's first free block on every allocation of more than one block, so
+    // every block counts.
+    socket_extra_t *extra;
 } socket_obj_t;
 
 #if USOCKET_BACKEND_POSIX
 // The C library's sockets need no more (src/socket.rs, src/sys/posix.rs):
-// with the type and cache pointers, one 32-byte GC block on 64-bit ports.
+// with the type and extra pointers, one 32-byte GC block on 64-bit ports.
 _Static_assert(sizeof(usocket_t) <= 16, "usocket_t grew: a socket would take two GC blocks");
 #endif
 
@@ -462,16 +477,16 @@ static mp_obj_t addr_to_obj(const usocket_addr_t *a) {
     return addr_room_fill(&room, a);
 }
 
-// The socket's address cache, allocated on first use; NULL if the heap has
-// no room for it (the cache only saves work, so it is never an error).
-static socket_addr_cache_t *addr_cache(socket_obj_t *self) {
-    if (self->cache == NULL) {
-        self->cache = m_new_maybe(socket_addr_cache_t, 1);
-        if (self->cache != NULL) {
-            memset(self->cache, 0, sizeof(*self->cache));
+// The socket's extra part, allocated on first use; NULL if the heap has no
+// room for it (the address cache only saves work, so it is never an error).
+static socket_extra_t *socket_extra(socket_obj_t *self) {
+    if (self->extra == NULL) {
+        self->extra = m_new_maybe(socket_extra_t, 1);
+        if (self->extra != NULL) {
+            memset(self->extra, 0, sizeof(*self->extra));
         }
     }
-    return self->cache;
+    return self->extra;
 }
 
 // Where threads run this module's C code side by side (no GIL: the unix
@@ -489,7 +504,7 @@ static socket_addr_cache_t *addr_cache(socket_obj_t *self) {
 // addr_from_obj, remembering the result for the same tuple object (tuples
 // cannot change, so the same object means the same address).
 static void dest_addr(socket_obj_t *self, mp_obj_t o, usocket_addr_t *out) {
-    socket_addr_cache_t *cache = self->cache;
+    socket_extra_t *cache = self->extra;
     if (cache != NULL) {
         CACHE_LOCK(state);
         bool hit = o == cache->to_obj;
@@ -504,7 +519,7 @@ static void dest_addr(socket_obj_t *self, mp_obj_t o, usocket_addr_t *out) {
     // Only tuples (a list can change) of literal hosts (a name is looked up
     // again each time, as in CPython).
     if (addr_from_obj(&self->sock, o, out) && mp_obj_is_type(o, &mp_type_tuple)
-        && (cache = addr_cache(self)) != NULL) {
+        && (cache = socket_extra(self)) != NULL) {
         CACHE_LOCK(state);
         cache->to_obj = o;
         cache->to_addr = *out;
@@ -522,7 +537,7 @@ typedef struct {
 } recv_source_t;
 
 static void recv_source_new(socket_obj_t *self, recv_source_t *src) {
-    socket_addr_cache_t *cache = addr_cache(self);
+    socket_extra_t *cache = socket_extra(self);
     src->room.tuple = NULL;
     if (cache != NULL) {
         CACHE_LOCK(state);
@@ -539,7 +554,7 @@ static void recv_source_new(socket_obj_t *self, recv_source_t *src) {
 // A call that failed gives its allocations back: a non-blocking loop on an
 // empty socket makes no garbage.
 static void recv_source_drop(socket_obj_t *self, recv_source_t *src) {
-    socket_addr_cache_t *cache = self->cache;
+    socket_extra_t *cache = self->extra;
     if (cache != NULL) {
         CACHE_LOCK(state);
         cache->spare = src->room;
@@ -550,7 +565,7 @@ static void recv_source_drop(socket_obj_t *self, recv_source_t *src) {
 
 // (data, sender), allocating nothing.
 static mp_obj_t recv_source_fill(socket_obj_t *self, recv_source_t *src, mp_obj_t data, const usocket_addr_t *from) {
-    socket_addr_cache_t *cache = self->cache;
+    socket_extra_t *cache = self->extra;
     mp_obj_t addr = MP_OBJ_NULL;
     if (cache != NULL) {
         CACHE_LOCK(state);
@@ -632,7 +647,7 @@ static uint32_t timeout_ms_from_obj(mp_obj_t t) {
 static socket_obj_t *socket_new(void) {
     socket_obj_t *o = mp_obj_malloc_with_finaliser(socket_obj_t, &socket_type);
     usocket_init_closed(&o->sock);
-    o->cache = NULL;
+    o->extra = NULL;
     return o;
 }
 
@@ -888,14 +903,48 @@ static mp_obj_t socket_recvfrom_into(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(socket_recvfrom_into_obj, 2, 4, socket_recvfrom_into);
 
+#if USOCKET_BACKEND_LWIP_RAW
+// lwIP's callbacks found something for a socket that asked (see
+// socket_setsockopt): its callback is scheduled, as modlwip.c does. Runs in
+// lwIP's context (an interrupt on some boards): allocates nothing, raises
+// nothing; a full scheduler queue drops the call.
+void usocket_hook_notify(void *sock) {
+    // The core passes the socket's usocket_t, inside its socket object.
+    socket_obj_t *self = (socket_obj_t *)((byte *)sock - offsetof(socket_obj_t, sock));
+    socket_extra_t *extra = self->extra;
+    if (extra != NULL && extra->callback != MP_OBJ_NULL) {
+        mp_sched_schedule(extra->callback, MP_OBJ_FROM_PTR(self));
+    }
+}
+#endif
+
 // setsockopt(level, optname, value): value is an int (passed as a C int) or
 // a bytes-like object (passed as is, e.g. struct ip_mreq or struct linger).
+// On lwIP's raw API, also MicroPython's (SOL_SOCKET, 20, callback or None)
+// that WebREPL uses: the callback is called with the socket when data, a
+// connection or the peer's close arrives.
 static mp_obj_t socket_setsockopt(size_t n_args, const mp_obj_t *args) {
     (void)n_args;
     int32_t level = get_int32(args[1]);
     int32_t name = get_int32(args[2]);
     int32_t ival;
     mp_buffer_info_t val;
+    #if USOCKET_BACKEND_LWIP_RAW
+    if (level == USOCKET_SOL_SOCKET && name == USOCKET_SO_NOTIFY) {
+        socket_obj_t *self = get_obj(args[0]);
+        mp_obj_t callback = args[3] == mp_const_none ? MP_OBJ_NULL : args[3];
+        if (callback != MP_OBJ_NULL && !mp_obj_is_callable(callback)) {
+            mp_raise_TypeError(MP_ERROR_TEXT("callback must be callable or None"));
+        }
+        if (socket_extra(self) == NULL) {
+            m_malloc_fail(sizeof(socket_extra_t));
+        }
+        ival = callback != MP_OBJ_NULL;
+        check(USOCKET_DEFERRED(usocket_setsockopt(&self->sock, level, name, (const uint8_t *)&ival, sizeof(ival))));
+        self->extra->callback = callback;
+        return mp_const_none;
+    }
+    #endif
     if (mp_obj_is_int(args[3]) || mp_obj_is_bool(args[3])) {
         ival = get_int32(args[3]);
         val.buf = &ival;

@@ -25,6 +25,19 @@ extern "C" {
     /// Takes the port's lwIP lock; the value goes back to `usocket_hook_lwip_exit`.
     fn usocket_hook_lwip_enter() -> u32;
     fn usocket_hook_lwip_exit(state: u32);
+    /// Something arrived for this socket (a `usocket_t`), which asked to be
+    /// told (SO_NOTIFY): the shim schedules its callback. Called from lwIP's
+    /// callbacks, with the lwIP lock held; neither allocates nor raises.
+    fn usocket_hook_notify(sock: *mut core::ffi::c_void);
+}
+
+/// See `usocket_hook_notify`; `sock` is the socket's State, which starts the
+/// `usocket_t` (checked in socket.rs).
+#[cfg(usocket_backend = "lwip_raw")]
+pub fn notify(sock: *mut core::ffi::c_void) {
+    // SAFETY: sock is a live socket's State (lwIP's callback argument); the
+    // hook only reads the object around it and schedules a call.
+    unsafe { usocket_hook_notify(sock) }
 }
 
 #[cfg(usocket_backend = "lwip_raw")]

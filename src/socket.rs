@@ -41,6 +41,10 @@ pub struct Socket {
     pub proto: u16,
 }
 
+// The backend's state starts the socket: lwIP's callbacks get the State and
+// hand it to the shim as the `usocket_t` (hooks::notify).
+const _: () = assert!(core::mem::offset_of!(Socket, sys) == 0);
+
 /// `guard` bit: close() was called; no operation may start.
 const GUARD_CLOSED: u32 = 1;
 /// `guard` increment for one operation in progress.

@@ -61,6 +61,15 @@ const FLAG_REUSEADDR: u8 = 4;
 /// TCP_NODELAY of a listener, for the connections it accepts: a listening pcb
 /// is a smaller struct without the flags field of a connection's pcb.
 const FLAG_NODELAY: u8 = 8;
+/// Tell the shim when data, a connection or the peer's close arrives (see
+/// [`USOCKET_SO_NOTIFY`]).
+const FLAG_NOTIFY: u8 = 16;
+
+/// MicroPython's socket option for a callback on incoming events, as
+/// modlwip.c offers it (WebREPL sets it on its listener and its connection):
+/// the shim keeps the callback and passes 1 or 0 here. No lwIP option has
+/// this number.
+pub const USOCKET_SO_NOTIFY: i32 = 20;
 
 /// Bytes of a datagram's source address: IPv4 only unless lwIP has IPv6.
 #[cfg(not(usocket_lwip_ipv6))]
@@ -303,7 +312,16 @@ unsafe extern "C" fn on_tcp_recv(arg: *mut c_void, _pcb: *mut tcp_pcb, p: *mut p
         // SAFETY: both chains are ours; pbuf_cat takes over p.
         unsafe { pbuf_cat(st.rx.cast(), p) };
     }
+    notify(st);
     ERR_OK as err_t
+}
+
+/// Data, a connection or the peer's close arrived: the shim schedules the
+/// socket's callback if it asked for one.
+fn notify(st: &mut State) {
+    if st.flags & FLAG_NOTIFY != 0 {
+        hooks::notify((st as *mut State).cast());
+    }
 }
 
 unsafe extern "C" fn on_tcp_err(arg: *mut c_void, err: err_t) {
@@ -359,6 +377,7 @@ unsafe extern "C" fn on_tcp_accept(arg: *mut c_void, newpcb: *mut tcp_pcb, err: 
         tcp_recv(newpcb, Some(on_unaccepted_recv));
         tcp_err(newpcb, Some(on_unaccepted_err));
     }
+    notify(st);
     ERR_OK as err_t
 }
 
@@ -374,6 +393,7 @@ unsafe extern "C" fn on_udp_recv(arg: *mut c_void, _pcb: *mut udp_pcb, p: *mut p
     // SAFETY: addr is valid for the duration of the callback.
     st.udpq()[i] = Datagram::new(p.cast(), &from_ip(unsafe { &*addr }, port));
     st.uq_len += 1;
+    notify(st);
 }
 
 /// Registers this State (now at its final address) as the callback argument.
@@ -842,6 +862,7 @@ pub fn setsockopt(st: &mut State, level: i32, name: i32, value: &[u8]) -> Result
             set_bit(st, consts::SOF_REUSEADDR as u32, on);
             st.set_flag(FLAG_REUSEADDR, on);
         }
+        (consts::SOL_SOCKET, USOCKET_SO_NOTIFY) => st.set_flag(FLAG_NOTIFY, read_int(value)? != 0),
         (consts::SOL_SOCKET, consts::SO_BROADCAST) => set_bit(st, consts::SOF_BROADCAST as u32, read_int(value)? != 0),
         (consts::SOL_SOCKET, consts::SO_KEEPALIVE) => set_bit(st, consts::SOF_KEEPALIVE as u32, read_int(value)? != 0),
         (consts::SOL_SOCKET, consts::SO_LINGER) => {

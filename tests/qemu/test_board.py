@@ -432,6 +432,69 @@ print('recvfrom', res)
                          % [(b"d%d" % i, True) for i in range(4)])
 
 
+class EventCallbacks(BoardTest):
+    def test_callback_on_connection_data_and_close(self):
+        """setsockopt(SOL_SOCKET, 20, callback), as modlwip offers it and
+        WebREPL uses it: the callback is scheduled with the socket when a
+        connection is queued on a listener, when data or the peer's close
+        arrives on a connection, and when a datagram arrives; None turns it
+        off."""
+        self.board.start("""
+events = []
+def wait_events(n):
+    start = time.ticks_ms()
+    while len(events) < n and time.ticks_diff(time.ticks_ms(), start) < 10000:
+        time.sleep_ms(10)  # lwIP runs, then the scheduled callbacks
+l = listen_80(2)
+l.setsockopt(socket.SOL_SOCKET, 20, lambda s: events.append(('listener', s is l)))
+print('listening')
+wait_events(1)
+c, _ = l.accept()
+on_conn = lambda s: events.append(('conn', s is c))
+c.setsockopt(socket.SOL_SOCKET, 20, on_conn)
+c.send(b'go')
+wait_events(2)
+print('data', c.recv(10))
+c.setsockopt(socket.SOL_SOCKET, 20, None)
+c.send(b'again')
+time.sleep_ms(500)
+print('while off', len(events), c.recv(10))
+c.setsockopt(socket.SOL_SOCKET, 20, on_conn)
+c.send(b'bye')
+wait_events(3)
+print('close', c.recv(10))
+print('events', events)
+try:
+    c.setsockopt(socket.SOL_SOCKET, 20, 5)
+except TypeError:
+    print('not callable: TypeError')
+c.close()
+l.close()
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.settimeout(5)
+datagrams = []
+u.setsockopt(socket.SOL_SOCKET, 20, lambda s: datagrams.append(s is u))
+queue_echoes(u, [b'x'])
+print('udp', datagrams, u.recvfrom(10)[0])
+u.close()
+""")
+        self.board.read_until(b"listening\r\n", TIMEOUT)
+        h = self.connect_in()
+        with h:
+            self.assertEqual(h.recv(2), b"go")
+            h.sendall(b"hello")
+            self.assertEqual(h.recv(5), b"again")
+            h.sendall(b"more")
+            self.assertEqual(h.recv(3), b"bye")
+        out, err = self.board.follow(TIMEOUT)
+        self.assertEqual(err, "")
+        # data, nothing while turned off, then the peer's close
+        self.assertEqual(out.replace("\r\n", "\n"),
+                         "data b'hello'\nwhile off 2 b'more'\nclose b''\n"
+                         "events [('listener', True), ('conn', True), ('conn', True)]\n"
+                         "not callable: TypeError\nudp [True, True] b'x'\n")
+
+
 class Behaviour(BoardTest):
     def test_timeouts_and_nonblocking(self):
         out = self.run_on_board("""
