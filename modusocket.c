@@ -101,6 +101,7 @@ typedef struct _socket_extra_t {
     // socket when data, a connection or the peer's close arrives.
     mp_obj_t callback;
     #endif
+    bool lock; // see CACHE_LOCK
 } socket_extra_t;
 
 typedef struct _socket_obj_t {
@@ -491,14 +492,29 @@ static socket_extra_t *socket_extra(socket_obj_t *self) {
 
 // Where threads run this module's C code side by side (no GIL: the unix
 // port, rp2), two threads may use one socket's address cache at once: it is
-// read and written inside MicroPython's atomic section, which is short and
-// allocates nothing. With a GIL, or without threads, nothing can interleave.
-#if MICROPY_PY_THREAD && !MICROPY_PY_THREAD_GIL
-#define CACHE_LOCK(state) mp_uint_t state = MICROPY_BEGIN_ATOMIC_SECTION()
-#define CACHE_UNLOCK(state) MICROPY_END_ATOMIC_SECTION(state)
+// read and written under a lock, held for a few dozen instructions that
+// neither wait nor allocate. Where the CPU has an atomic test-and-set, the
+// lock is a byte of the extra part (uncontended, two instructions; the
+// unix port's atomic section, a pthread mutex, cost a UDP round trip 580
+// instructions); elsewhere (Cortex-M0+) MicroPython's atomic section. With a
+// GIL, or without threads, nothing can interleave.
+#if MICROPY_PY_THREAD && !MICROPY_PY_THREAD_GIL && defined(__GCC_HAVE_SYNC_COMPARE_AND_SWAP_1)
+#ifdef MICROPY_UNIX_MACHINE_IDLE
+#define CACHE_SPIN() MICROPY_UNIX_MACHINE_IDLE // the holder may have lost its CPU
 #else
-#define CACHE_LOCK(state)
-#define CACHE_UNLOCK(state)
+#define CACHE_SPIN()
+#endif
+#define CACHE_LOCK(state, extra) \
+    while (__atomic_test_and_set(&(extra)->lock, __ATOMIC_ACQUIRE)) { \
+        CACHE_SPIN(); \
+    }
+#define CACHE_UNLOCK(state, extra) __atomic_clear(&(extra)->lock, __ATOMIC_RELEASE)
+#elif MICROPY_PY_THREAD && !MICROPY_PY_THREAD_GIL
+#define CACHE_LOCK(state, extra) mp_uint_t state = MICROPY_BEGIN_ATOMIC_SECTION()
+#define CACHE_UNLOCK(state, extra) MICROPY_END_ATOMIC_SECTION(state)
+#else
+#define CACHE_LOCK(state, extra)
+#define CACHE_UNLOCK(state, extra)
 #endif
 
 // addr_from_obj, remembering the result for the same tuple object (tuples
@@ -506,12 +522,12 @@ static socket_extra_t *socket_extra(socket_obj_t *self) {
 static void dest_addr(socket_obj_t *self, mp_obj_t o, usocket_addr_t *out) {
     socket_extra_t *cache = self->extra;
     if (cache != NULL) {
-        CACHE_LOCK(state);
+        CACHE_LOCK(state, cache);
         bool hit = o == cache->to_obj;
         if (hit) {
             *out = cache->to_addr;
         }
-        CACHE_UNLOCK(state);
+        CACHE_UNLOCK(state, cache);
         if (hit) {
             return;
         }
@@ -520,10 +536,10 @@ static void dest_addr(socket_obj_t *self, mp_obj_t o, usocket_addr_t *out) {
     // again each time, as in CPython).
     if (addr_from_obj(&self->sock, o, out) && mp_obj_is_type(o, &mp_type_tuple)
         && (cache = socket_extra(self)) != NULL) {
-        CACHE_LOCK(state);
+        CACHE_LOCK(state, cache);
         cache->to_obj = o;
         cache->to_addr = *out;
-        CACHE_UNLOCK(state);
+        CACHE_UNLOCK(state, cache);
     }
 }
 
@@ -540,10 +556,10 @@ static void recv_source_new(socket_obj_t *self, recv_source_t *src) {
     socket_extra_t *cache = socket_extra(self);
     src->room.tuple = NULL;
     if (cache != NULL) {
-        CACHE_LOCK(state);
+        CACHE_LOCK(state, cache);
         src->room = cache->spare; // taken: another thread's call cannot fill it too
         cache->spare.tuple = NULL;
-        CACHE_UNLOCK(state);
+        CACHE_UNLOCK(state, cache);
     }
     if (src->room.tuple == NULL) {
         addr_room_new(&src->room, self->sock.family);
@@ -556,9 +572,9 @@ static void recv_source_new(socket_obj_t *self, recv_source_t *src) {
 static void recv_source_drop(socket_obj_t *self, recv_source_t *src) {
     socket_extra_t *cache = self->extra;
     if (cache != NULL) {
-        CACHE_LOCK(state);
+        CACHE_LOCK(state, cache);
         cache->spare = src->room;
-        CACHE_UNLOCK(state);
+        CACHE_UNLOCK(state, cache);
     }
     m_del_var(mp_obj_tuple_t, items, mp_obj_t, 2, src->result);
 }
@@ -568,20 +584,20 @@ static mp_obj_t recv_source_fill(socket_obj_t *self, recv_source_t *src, mp_obj_
     socket_extra_t *cache = self->extra;
     mp_obj_t addr = MP_OBJ_NULL;
     if (cache != NULL) {
-        CACHE_LOCK(state);
+        CACHE_LOCK(state, cache);
         if (cache->from_obj != MP_OBJ_NULL && memcmp(from, &cache->from_addr, sizeof(*from)) == 0) {
             addr = cache->from_obj;
             cache->spare = src->room; // unused: back for the next call
         }
-        CACHE_UNLOCK(state);
+        CACHE_UNLOCK(state, cache);
     }
     if (addr == MP_OBJ_NULL) {
         addr = addr_room_fill(&src->room, from);
         if (cache != NULL) {
-            CACHE_LOCK(state);
+            CACHE_LOCK(state, cache);
             cache->from_obj = addr;
             cache->from_addr = *from;
-            CACHE_UNLOCK(state);
+            CACHE_UNLOCK(state, cache);
         }
     }
     src->result->items[0] = data;
