@@ -331,7 +331,7 @@ pub fn accept(st: &State, peer: &mut SockAddr) -> Result<State> {
     #[cfg(usocket_backend = "posix")]
     let r = syscall!(c::accept4(st.fd, raw.mut_ptr(), &mut len, libc::SOCK_CLOEXEC));
     #[cfg(usocket_backend = "lwip_socket")]
-    let r = syscall!(c::accept(st.fd, raw.mut_ptr(), &mut len));
+    let r = lwip::one_at_a_time(st, lwip::READING, || syscall!(c::accept(st.fd, raw.mut_ptr(), &mut len)));
     let fd = match r {
         // The connection was reset while it waited to be accepted: there is
         // nothing to hand over, so wait for the next one (accept(2) asks
@@ -385,27 +385,33 @@ pub fn connect_result(st: &State) -> Result<()> {
 }
 
 pub fn send(st: &State, buf: &[u8], flags: i32) -> Result<usize> {
-    let r = syscall!(c::send(st.fd, buf.as_ptr().cast(), buf.len(), flags | SEND_FLAGS)).map(|n| n as usize);
+    let r = lwip::one_at_a_time(st, lwip::WRITING, || {
+        syscall!(c::send(st.fd, buf.as_ptr().cast(), buf.len(), flags | SEND_FLAGS)).map(|n| n as usize)
+    });
     lwip::after_send(st, r)
 }
 
 pub fn sendto(st: &State, buf: &[u8], flags: i32, to: &SockAddr) -> Result<usize> {
     let (raw, len) = RawAddr::from(to);
-    let r = syscall!(c::sendto(st.fd, buf.as_ptr().cast(), buf.len(), flags | SEND_FLAGS, raw.ptr(), len))
-        .map(|n| n as usize);
+    let r = lwip::one_at_a_time(st, lwip::WRITING, || {
+        syscall!(c::sendto(st.fd, buf.as_ptr().cast(), buf.len(), flags | SEND_FLAGS, raw.ptr(), len)).map(|n| n as usize)
+    });
     lwip::after_send(st, r)
 }
 
 pub fn recv(st: &State, buf: &mut [u8], flags: i32) -> Result<usize> {
-    let r = syscall!(c::recv(st.fd, buf.as_mut_ptr().cast(), buf.len(), flags)).map(|n| n as usize);
+    let r = lwip::one_at_a_time(st, lwip::READING, || {
+        syscall!(c::recv(st.fd, buf.as_mut_ptr().cast(), buf.len(), flags)).map(|n| n as usize)
+    });
     lwip::after_recv(st, r)
 }
 
 pub fn recvfrom(st: &State, buf: &mut [u8], flags: i32, from: &mut SockAddr) -> Result<usize> {
     let mut raw = RawAddr::new();
     let mut len = size_of::<RawAddr>() as c::socklen_t;
-    let n = syscall!(c::recvfrom(st.fd, buf.as_mut_ptr().cast(), buf.len(), flags, raw.mut_ptr(), &mut len))
-        .map(|n| n as usize);
+    let n = lwip::one_at_a_time(st, lwip::READING, || {
+        syscall!(c::recvfrom(st.fd, buf.as_mut_ptr().cast(), buf.len(), flags, raw.mut_ptr(), &mut len)).map(|n| n as usize)
+    });
     let n = lwip::after_recv(st, n)?;
     // A connected TCP socket reports no source address: use the peer's.
     *from = match raw.to_sockaddr() {
@@ -690,6 +696,30 @@ mod lwip {
     pub const LISTENING: u32 = 128;
     /// The connection was established (connect completed, or accepted).
     pub const CONNECTED: u32 = 256;
+    /// A thread is in lwIP reading (or accepting) / writing this socket (see
+    /// [`one_at_a_time`]).
+    pub const READING: u32 = 512;
+    pub const WRITING: u32 = 1024;
+
+    /// lwIP's socket layer lets one thread read a socket while another
+    /// writes it, but not two readers or two writers at once: two readers
+    /// free the partly read pbuf twice (lwIP 2.2.1 asserts "pbuf_free:
+    /// p->ref > 0"), a second writer finds the first one's message in place.
+    /// Threads that release the GIL while they wait can do both. `side` is
+    /// held for the call (lwIP's calls do not block here: the socket is
+    /// non-blocking); a thread that finds it held is told "would block" and
+    /// waits its turn in the socket's wait loop.
+    pub fn one_at_a_time<T>(st: &State, side: u32, call: impl FnOnce() -> Result<T>) -> Result<T> {
+        if !ON {
+            return call();
+        }
+        if st.events().fetch_or(side, Ordering::AcqRel) & side != 0 {
+            return Err(Errno::EAGAIN);
+        }
+        let r = call();
+        st.events().fetch_and(!side, Ordering::Release);
+        r
+    }
 
     /// Two lwIP faults in closing a listener, worked around here:
     /// - With SO_LINGER on, lwIP 2.2.1 looks at the pcb's queues of unsent
