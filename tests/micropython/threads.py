@@ -160,5 +160,33 @@ def main():
     for x in peers + [shared]:
         x.close()
 
+    # Two threads writing one connection: every byte arrives (in some order).
+    c, s = tcp_pair()
+    s.settimeout(5)
+    done = []
+
+    def writer(k):
+        for _ in range(50):
+            c.sendall(bytes([k]) * 1000)
+        with lock:
+            done.append(k)
+
+    for k in range(2):
+        _thread.start_new_thread(writer, (k,))
+    got = [0, 0]
+    while sum(got) < 100000:
+        d = s.recv(4096)
+        if not d:
+            break
+        for b in d:
+            got[b] += 1
+    for _ in range(500):
+        if len(done) == 2:
+            break
+        time.sleep_ms(10)
+    print("two writers on one connection:", got, sorted(done))
+    c.close()
+    s.close()
+
 
 main()
