@@ -347,10 +347,28 @@ mod tests {
     use std::ffi::CString;
     use std::format;
 
-    fn file(name: &str, text: &str) -> CString {
+    /// A file in the temporary folder, removed when dropped so test runs
+    /// leave nothing behind.
+    #[derive(Debug)]
+    struct TempFile(CString);
+
+    impl core::ops::Deref for TempFile {
+        type Target = core::ffi::CStr;
+        fn deref(&self) -> &Self::Target {
+            &self.0
+        }
+    }
+
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(self.0.to_str().unwrap());
+        }
+    }
+
+    fn file(name: &str, text: &str) -> TempFile {
         let path = std::env::temp_dir().join(format!("usocket-gai-{}-{name}", std::process::id()));
         std::fs::write(&path, text).unwrap();
-        CString::new(path.to_str().unwrap()).unwrap()
+        TempFile(CString::new(path.to_str().unwrap()).unwrap())
     }
 
     #[test]
