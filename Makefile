@@ -177,7 +177,7 @@ cross: firmware-qemu
 	@echo "CARGO thumbv7m-none-eabi, lwIP with IPv6 (type check)"
 	@sed 's/$$/ -DLWIP_IPV6=1/' $(BUILD)/qemu/usocket/cflags > $(BUILD)/cross/cflags-ipv6
 	@USOCKET_MP_CFLAGS_FILE=$(abspath $(BUILD))/cross/cflags-ipv6 \
-		cargo check --release --locked --quiet --target thumbv7m-none-eabi --target-dir $(abspath $(BUILD))/cross-ipv6
+		cargo check --release --locked --quiet --target thumbv7m-none-eabi --target-dir $(abspath $(BUILD))/cross
 	@$(MAKE) --no-print-directory check-espidf
 
 # A type-check build of the posix backend for ESP-IDF's BSD socket API on the
@@ -195,8 +195,8 @@ check-espidf: firmware-qemu
 	@echo "CARGO $(ESPIDF_TARGET) (type check)"
 	@USOCKET_MP_CFLAGS_FILE=$(abspath $(BUILD))/espidf-check/cflags RUSTC_BOOTSTRAP=1 \
 		cargo build --release --locked --quiet -Zbuild-std=core,panic_abort --target $(ESPIDF_TARGET) \
-		--target-dir $(abspath $(BUILD))/espidf-check
-	@ls -l $(BUILD)/espidf-check/$(ESPIDF_TARGET)/release/libusocket.a
+		--target-dir $(abspath $(BUILD))/cross
+	@ls -l $(BUILD)/cross/$(ESPIDF_TARGET)/release/libusocket.a
 
 # The unix firmware with AddressSanitizer and UndefinedBehaviorSanitizer (C)
 # and the core unoptimised with overflow checks (Rust), running the
