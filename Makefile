@@ -38,7 +38,7 @@ USERMODS := $(abspath $(BUILD))/usermods
 UNIX_FLAGS := VARIANT=standard FROZEN_MANIFEST=$(TOP)/tools/manifest.py \
 	MICROPY_SSL_AXTLS=0 MICROPY_SSL_MBEDTLS=1 MICROPY_PY_BTREE=0 STRIP=
 
-.PHONY: all run test no-core-fmt pylibs deps deps-test deps-qemu firmware firmware-dual firmware-lwip lwip-host firmware-none firmware-qemu firmware-qemu-modlwip firmware-qemu-none run-qemu cross bench bench-smoke firmware-asan test-asan fuzz check-espidf lwip-source micropython-source cargo-test clean distclean
+.PHONY: all run test no-core-fmt pylibs deps deps-test deps-qemu firmware firmware-dual firmware-lwip lwip-host firmware-none firmware-qemu firmware-qemu-modlwip firmware-qemu-beside-modlwip firmware-qemu-none run-qemu cross bench bench-smoke firmware-asan test-asan fuzz check-espidf lwip-source micropython-source cargo-test clean distclean
 
 all: firmware
 
@@ -147,6 +147,15 @@ firmware-qemu-modlwip: deps deps-qemu lwip-source $(MPY_CROSS)
 	$(MAKE) -C $(MICROPY_ABS)/ports/qemu -j$(JOBS) $(QEMU_PORT_FLAGS) BUILD=$(abspath $(BUILD))/qemu-modlwip \
 		MPS2_NET_SOCKET=modlwip
 	@cp -p $(BUILD)/qemu-modlwip/firmware.elf $(BUILD)/firmware-qemu-modlwip.elf
+
+# As stm32 and rp2 boards get the module: their ports start lwIP, run its
+# timers and lock it under MICROPY_PY_LWIP, which also compiles modlwip.c, so
+# modlwip stays (importable as `lwip`) and usocket is `socket` by
+# USOCKET_ALSO_SOCKET, defined in the board's configuration (docs/ports.md).
+firmware-qemu-beside-modlwip: deps deps-qemu lwip-source $(MPY_CROSS) $(USERMODS)/usocket/micropython.mk
+	$(MAKE) -C $(MICROPY_ABS)/ports/qemu -j$(JOBS) $(QEMU_PORT_FLAGS) BUILD=$(abspath $(BUILD))/qemu-beside-modlwip \
+		MPS2_NET_SOCKET=beside-modlwip USER_C_MODULES=$(USERMODS)
+	@cp -p $(BUILD)/qemu-beside-modlwip/firmware.elf $(BUILD)/firmware-qemu-beside-modlwip.elf
 
 # ... and with no socket module at all: the baseline for flash figures.
 firmware-qemu-none: deps deps-qemu lwip-source $(MPY_CROSS)
@@ -261,10 +270,13 @@ no-core-fmt: firmware firmware-qemu
 			$${f#*:} $${f%%:*} | grep '4core3fmt' | head -5; exit 1; fi; done
 	@echo "no core::fmt in the firmware"
 
-test: deps-test pylibs firmware firmware-dual firmware-lwip cargo-test firmware-qemu no-core-fmt cross bench-smoke test-asan fuzz
+test: deps-test pylibs firmware firmware-dual firmware-lwip cargo-test firmware-qemu firmware-qemu-beside-modlwip \
+		no-core-fmt cross bench-smoke test-asan fuzz
 	$(PYTHON) tests/run.py --micropython-dir $(MICROPY_ABS) \
 		--firmware $(BUILD)/micropython --firmware $(BUILD)/micropython-dual \
-		--qemu-firmware $(BUILD)/firmware-qemu.elf --lwip-firmware $(BUILD)/micropython-lwip
+		--qemu-firmware $(BUILD)/firmware-qemu.elf \
+		--qemu-beside-modlwip-firmware $(BUILD)/firmware-qemu-beside-modlwip.elf \
+		--lwip-firmware $(BUILD)/micropython-lwip
 
 clean:
 	rm -rf $(BUILD)

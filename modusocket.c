@@ -50,7 +50,10 @@
 // on by default there, needs the event callbacks that the port's hook polls
 // for the port's own sockets: with MICROPY_PY_SOCKET_EVENTS this module stays
 // `usocket` only, so that adding it breaks nothing. -DUSOCKET_ALSO_SOCKET=1
-// makes it `socket` anyway (WebREPL then fails to start).
+// makes it `socket` anyway (WebREPL then fails to start). On stm32 and rp2,
+// MICROPY_PY_LWIP also starts and runs lwIP, so modlwip cannot be left out:
+// there -DUSOCKET_ALSO_SOCKET=1 (or a define in mpconfigboard.h) makes this
+// module `socket` beside it (`usocket_module` sorts after `mp_module_lwip`).
 #ifndef USOCKET_ALSO_SOCKET
 #if MICROPY_PY_SOCKET || MICROPY_PY_LWIP || (defined(ESP_PLATFORM) && MICROPY_PY_SOCKET_EVENTS)
 #define USOCKET_ALSO_SOCKET (0)

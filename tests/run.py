@@ -9,7 +9,8 @@
 3. fault injection: the C library's socket calls fail or fall short
    (tests/faults/inject.c, preloaded into the unix firmware);
 4. the lwIP raw backend on the emulated MPS2-AN385 board (tests/qemu/), if a
-   firmware for it is given;
+   firmware for it is given, and on the same board built as stm32 and rp2
+   boards get the module (modlwip kept, usocket as `socket`);
 5. the lwIP socket backend (the ESP32 one) on the unix firmware that runs
    lwIP in-process, if given: the MicroPython-level tests again, with the
    expected outputs in tests/micropython/lwip_socket/ where lwIP's differ
@@ -149,6 +150,8 @@ def main():
     ap.add_argument("--firmware", action="append", required=True,
                     help="firmware to test (repeatable); the first must have usocket as `socket`")
     ap.add_argument("--qemu-firmware", help="firmware-qemu.elf for the emulated board tests")
+    ap.add_argument("--qemu-beside-modlwip-firmware",
+                    help="the board built with modlwip kept and usocket as `socket`, as stm32/rp2 get it")
     ap.add_argument("--lwip-firmware", help="micropython-lwip (the lwIP socket backend) to test")
     ap.add_argument("--only", choices=["micropython", "upstream", "interop", "faults", "qemu", "lwip"],
                     help="run one group only")
@@ -181,7 +184,10 @@ def main():
 
     if args.qemu_firmware and args.only in (None, "qemu"):
         print("== lwIP raw backend on the emulated board", flush=True)
-        if not unittest_dir("qemu", USOCKET_QEMU_FIRMWARE=os.path.abspath(args.qemu_firmware),
+        beside = {}
+        if args.qemu_beside_modlwip_firmware:
+            beside["USOCKET_QEMU_BESIDE_MODLWIP_FIRMWARE"] = os.path.abspath(args.qemu_beside_modlwip_firmware)
+        if not unittest_dir("qemu", USOCKET_QEMU_FIRMWARE=os.path.abspath(args.qemu_firmware), **beside,
                             USOCKET_MICROPY_DIR=os.path.abspath(args.micropython_dir),
                             USOCKET_PYLIBS=os.environ.get("USOCKET_PYLIBS", pylibs_beside(args.firmware[0])),
                             PYTHONWARNINGS="ignore::ResourceWarning"):

@@ -21,11 +21,15 @@ MPY_CROSS_FLAGS += -march=armv7m
 MICROPY_PY_LWIP = 1
 
 # Which socket module the firmware has: usocket (this project, the default;
-# it comes in through USER_C_MODULES), modlwip (MicroPython's own), or none
-# (the baseline for flash measurements).
+# it comes in through USER_C_MODULES), modlwip (MicroPython's own), both
+# (beside-modlwip: usocket as `socket`, as stm32 and rp2 boards have it), or
+# none (the baseline for flash measurements).
 MPS2_NET_SOCKET ?= usocket
 ifeq ($(MPS2_NET_SOCKET),modlwip)
 CFLAGS += -DMPS2_NET_MODLWIP=1
+endif
+ifeq ($(MPS2_NET_SOCKET),beside-modlwip)
+CFLAGS += -DMPS2_NET_MODLWIP=1 -DMPS2_NET_BESIDE_MODLWIP=1
 endif
 USOCKET_RUST_TARGET = thumbv7m-none-eabi
 

@@ -17,6 +17,11 @@
 #undef MICROPY_PY_LWIP
 #define MICROPY_PY_LWIP (0)
 #endif
+// Both modules, as on stm32 and rp2 (where MICROPY_PY_LWIP also runs lwIP):
+// usocket made `socket` the way a cmake port's board would do it.
+#if MPS2_NET_BESIDE_MODLWIP
+#define USOCKET_ALSO_SOCKET (1)
+#endif
 
 // lwIP runs when MicroPython waits: the event hook polls the Ethernet
 // controller and lwIP's timers (no interrupts, one thread), so the lwIP lock

@@ -28,6 +28,9 @@ SILENT_IP = "10.0.2.99"
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIRMWARE = os.environ.get("USOCKET_QEMU_FIRMWARE", os.path.join(HERE, "..", "..", "build", "firmware-qemu.elf"))
+# The board as stm32 and rp2 boards have it: modlwip kept, usocket as `socket`.
+BESIDE_MODLWIP_FIRMWARE = os.environ.get("USOCKET_QEMU_BESIDE_MODLWIP_FIRMWARE",
+                                         os.path.join(HERE, "..", "..", "build", "firmware-qemu-beside-modlwip.elf"))
 PYLIBS = os.environ.get("USOCKET_PYLIBS") or os.path.join(HERE, "..", "..", "build", "pylibs")
 MICROPY_DIR = os.environ.get("USOCKET_MICROPY_DIR", os.path.join(HERE, "..", "..", "micropython"))
 TIMEOUT = 60
@@ -43,6 +46,8 @@ def free_port():
 class BoardTest(unittest.TestCase):
     """One board for the whole class, with every forward the tests use."""
 
+    firmware = FIRMWARE
+
     def setUp(self):
         # A fresh board for every test: one test's failure cannot leave the
         # next one a board that is still serving, or out of pcbs.
@@ -53,7 +58,7 @@ class BoardTest(unittest.TestCase):
         cls.host_server.settimeout(TIMEOUT)
         cls.vhost = VirtualHost(names={"board-test.example": "10.0.2.77", "vhost.test": VHOST_IP})
         cls.board = Board(
-            FIRMWARE,
+            self.firmware,
             hostfwd=["tcp:127.0.0.1:%d-:80" % cls.tcp_in, "udp:127.0.0.1:%d-:81" % cls.udp_in],
             guestfwd=["tcp:10.0.2.100:8000-cmd:socat - TCP:127.0.0.1:%d" % cls.host_server.getsockname()[1]]
             + self.more_guestfwd(),
@@ -493,6 +498,61 @@ u.close()
                          "data b'hello'\nwhile off 2 b'more'\nclose b''\n"
                          "events [('listener', True), ('conn', True), ('conn', True)]\n"
                          "not callable: TypeError\nudp [True, True] b'x'\n")
+
+
+class BesideModlwip(BoardTest):
+    """stm32 and rp2 hang their lwIP integration (start-up, timers, network
+    interfaces, the lwIP lock) on MICROPY_PY_LWIP, which also compiles
+    modlwip.c; so on those ports usocket comes beside modlwip, built with
+    -DUSOCKET_ALSO_SOCKET=1 (docs/ports.md). This board is built that way."""
+
+    firmware = BESIDE_MODLWIP_FIRMWARE
+
+    def test_usocket_is_socket_and_both_modules_share_lwip(self):
+        self.board.start("""
+import usocket, lwip
+print('modules', socket is usocket, lwip is not usocket, hasattr(socket, 'inet_pton'), hasattr(lwip, 'inet_pton'))
+l = listen_80()
+m = lwip.socket()
+m.settimeout(10)
+m.connect(('10.0.2.100', 8000))
+m.send(b'from modlwip')
+print('listening')
+c, _ = l.accept()
+c.settimeout(10)
+data = c.recv(100)
+c.send(data.upper())
+print('usocket got', data)
+print('modlwip got', m.recv(100))
+events = []
+c.setsockopt(socket.SOL_SOCKET, 20, lambda s: events.append(s is c))
+c.send(b'ready')
+start = time.ticks_ms()
+while not events and time.ticks_diff(time.ticks_ms(), start) < 10000:
+    time.sleep_ms(10)
+print('callback', events, c.recv(10))
+for s in (c, l, m):
+    s.close()
+""")
+        # modlwip's connection goes out through guestfwd to the host server
+        a, _ = self.host_server.accept()
+        with a:
+            a.settimeout(TIMEOUT)
+            self.assertEqual(a.recv(100), b"from modlwip")
+            a.sendall(b"host to modlwip")
+            head = self.board.read_until(b"listening\r\n", TIMEOUT)
+            self.assertEqual(head, b"modules True True True False\r\nlistening\r\n")
+            # usocket's listener is reached through hostfwd
+            with self.connect_in() as h:
+                h.sendall(b"to usocket")
+                self.assertEqual(h.recv(100), b"TO USOCKET")
+                self.assertEqual(h.recv(5), b"ready")
+                h.sendall(b"event")  # fires usocket's WebREPL-style callback
+                out, err = self.board.follow(TIMEOUT)
+        self.assertEqual(err, "")
+        self.assertEqual(out.replace("\r\n", "\n"),
+                         "usocket got b'to usocket'\nmodlwip got b'host to modlwip'\n"
+                         "callback [True] b'event'\n")
 
 
 class Behaviour(BoardTest):
