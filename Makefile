@@ -135,7 +135,8 @@ DEB_QEMU := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm socat
 
 deps-qemu:
 	@tools/deps.sh $(DEB_QEMU)
-	@rustup target list --installed 2>/dev/null | grep -qx thumbv7m-none-eabi || rustup target add thumbv7m-none-eabi
+	@for t in thumbv7m-none-eabi thumbv6m-none-eabi; do \
+		rustup target list --installed 2>/dev/null | grep -qx $$t || rustup target add $$t || exit 1; done
 
 firmware-qemu: deps deps-qemu lwip-source $(MPY_CROSS) $(USERMODS)/usocket/micropython.mk
 	$(MAKE) -C $(MICROPY_ABS)/ports/qemu -j$(JOBS) $(QEMU_PORT_FLAGS) BUILD=$(abspath $(BUILD))/qemu \
@@ -152,9 +153,12 @@ firmware-qemu-modlwip: deps deps-qemu lwip-source $(MPY_CROSS)
 # timers and lock it under MICROPY_PY_LWIP, which also compiles modlwip.c, so
 # modlwip stays (importable as `lwip`) and usocket is `socket` by
 # USOCKET_ALSO_SOCKET, defined in the board's configuration (docs/ports.md).
+# Its core is built for the Cortex-M0+ (thumbv6m, the RP2040's instruction
+# set, which the Cortex-M3 runs): CPUs without compare-and-swap take other
+# paths, and the board tests run them.
 firmware-qemu-beside-modlwip: deps deps-qemu lwip-source $(MPY_CROSS) $(USERMODS)/usocket/micropython.mk
 	$(MAKE) -C $(MICROPY_ABS)/ports/qemu -j$(JOBS) $(QEMU_PORT_FLAGS) BUILD=$(abspath $(BUILD))/qemu-beside-modlwip \
-		MPS2_NET_SOCKET=beside-modlwip USER_C_MODULES=$(USERMODS)
+		MPS2_NET_SOCKET=beside-modlwip USER_C_MODULES=$(USERMODS) USOCKET_RUST_TARGET=thumbv6m-none-eabi
 	@cp -p $(BUILD)/qemu-beside-modlwip/firmware.elf $(BUILD)/firmware-qemu-beside-modlwip.elf
 
 # ... and with no socket module at all: the baseline for flash figures.
@@ -173,7 +177,9 @@ run-qemu: firmware-qemu
 
 # Cross builds of the core on its own, for the Cortex-M targets of STM32-class
 # boards, with the emulated board's MicroPython and lwIP configuration.
-CROSS_TARGETS := thumbv7m-none-eabi thumbv7em-none-eabihf
+# (thumbv6m, the RP2040's, is built for the board: firmware-qemu-beside-modlwip;
+# thumbv8m.main-none-eabihf is the RP2350's.)
+CROSS_TARGETS := thumbv7m-none-eabi thumbv7em-none-eabihf thumbv8m.main-none-eabihf
 cross: firmware-qemu
 	@for t in $(CROSS_TARGETS); do \
 		rustup target list --installed 2>/dev/null | grep -qx $$t || rustup target add $$t || exit 1; \

@@ -161,6 +161,17 @@ void usocket_hook_abort(void) {
     __builtin_trap();
 }
 
+// For CPUs without compare-and-swap (Cortex-M0+), where the core updates
+// its close guard inside the atomic section; elsewhere unused, and dropped
+// by the linker.
+uint32_t usocket_hook_atomic_begin(void) {
+    return (uint32_t)MICROPY_BEGIN_ATOMIC_SECTION();
+}
+
+void usocket_hook_atomic_end(uint32_t state) {
+    MICROPY_END_ATOMIC_SECTION(state);
+}
+
 #if USOCKET_BACKEND_LWIP_RAW
 // The lwIP raw backend's clock, progress and lock (see src/hooks.rs).
 

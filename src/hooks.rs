@@ -12,6 +12,36 @@ extern "C" {
     fn usocket_hook_abort() -> !;
 }
 
+// CPUs without compare-and-swap update shared words inside MicroPython's
+// atomic section (MICROPY_BEGIN/END_ATOMIC_SECTION).
+#[cfg(not(target_has_atomic = "32"))]
+extern "C" {
+    /// Enters the atomic section; the value goes back to `usocket_hook_atomic_end`.
+    fn usocket_hook_atomic_begin() -> u32;
+    fn usocket_hook_atomic_end(state: u32);
+}
+
+/// MicroPython's atomic section, held while this guard lives.
+#[cfg(not(target_has_atomic = "32"))]
+pub struct AtomicSection(u32);
+
+#[cfg(not(target_has_atomic = "32"))]
+impl AtomicSection {
+    pub fn enter() -> AtomicSection {
+        // SAFETY: paired with the end in Drop; the section is held briefly
+        // and nothing inside it waits.
+        AtomicSection(unsafe { usocket_hook_atomic_begin() })
+    }
+}
+
+#[cfg(not(target_has_atomic = "32"))]
+impl Drop for AtomicSection {
+    fn drop(&mut self) {
+        // SAFETY: ends what `enter` began, with its saved state.
+        unsafe { usocket_hook_atomic_end(self.0) }
+    }
+}
+
 // The lwIP raw backend also needs the port's clock, a way to let lwIP run
 // (service the network driver and lwIP's timers) while it waits, and the
 // port's lwIP lock (MICROPY_PY_LWIP_ENTER/EXIT).

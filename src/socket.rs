@@ -50,6 +50,72 @@ const GUARD_CLOSED: u32 = 1;
 /// `guard` increment for one operation in progress.
 const GUARD_ONE: u32 = 2;
 
+/// The guard word's three updates, each one indivisible step: native
+/// atomics where the CPU has compare-and-swap.
+#[cfg(target_has_atomic = "32")]
+mod guard_word {
+    use super::{GUARD_CLOSED, GUARD_ONE};
+    use core::sync::atomic::{AtomicU32, Ordering};
+
+    /// Counts an operation in unless closed (or `open` is false).
+    pub fn enter(g: &AtomicU32, open: bool) -> bool {
+        let mut v = g.load(Ordering::Acquire);
+        loop {
+            if v & GUARD_CLOSED != 0 || !open {
+                return false;
+            }
+            match g.compare_exchange_weak(v, v + GUARD_ONE, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return true,
+                Err(now) => v = now,
+            }
+        }
+    }
+
+    /// Counts an operation out; the word as it was.
+    pub fn leave(g: &AtomicU32) -> u32 {
+        g.fetch_sub(GUARD_ONE, Ordering::AcqRel)
+    }
+
+    /// Marks it closed; the word as it was.
+    pub fn close(g: &AtomicU32) -> u32 {
+        g.fetch_or(GUARD_CLOSED, Ordering::AcqRel)
+    }
+}
+
+/// CPUs without compare-and-swap (Cortex-M0+: the RP2040 of the Pico W)
+/// have atomic loads and stores only: each update runs in MicroPython's
+/// atomic section, which on rp2 also holds off the other core.
+#[cfg(not(target_has_atomic = "32"))]
+mod guard_word {
+    use super::{GUARD_CLOSED, GUARD_ONE};
+    use crate::hooks::AtomicSection;
+    use core::sync::atomic::{AtomicU32, Ordering};
+
+    pub fn enter(g: &AtomicU32, open: bool) -> bool {
+        let _section = AtomicSection::enter();
+        let v = g.load(Ordering::Acquire);
+        let ok = v & GUARD_CLOSED == 0 && open;
+        if ok {
+            g.store(v + GUARD_ONE, Ordering::Release);
+        }
+        ok
+    }
+
+    pub fn leave(g: &AtomicU32) -> u32 {
+        let _section = AtomicSection::enter();
+        let v = g.load(Ordering::Acquire);
+        g.store(v.wrapping_sub(GUARD_ONE), Ordering::Release);
+        v
+    }
+
+    pub fn close(g: &AtomicU32) -> u32 {
+        let _section = AtomicSection::enter();
+        let v = g.load(Ordering::Acquire);
+        g.store(v | GUARD_CLOSED, Ordering::Release);
+        v
+    }
+}
+
 /// One try of an operation that may wait, as [`Socket::run`] repeats it
 /// (the backend call and its arguments).
 enum Attempt<'a> {
@@ -149,16 +215,10 @@ impl Socket {
     /// Counts an operation in, unless the socket is closed (EBADF).
     #[inline(never)]
     fn enter(&self) -> Result<()> {
-        let g = self.guard();
-        let mut v = g.load(Ordering::Acquire);
-        loop {
-            if v & GUARD_CLOSED != 0 || !self.sys.is_open() {
-                return Err(Errno::EBADF);
-            }
-            match g.compare_exchange_weak(v, v + GUARD_ONE, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => return Ok(()),
-                Err(now) => v = now,
-            }
+        if guard_word::enter(self.guard(), self.sys.is_open()) {
+            Ok(())
+        } else {
+            Err(Errno::EBADF)
         }
     }
 
@@ -166,7 +226,7 @@ impl Socket {
     /// last operation out of a closed socket releases the handle).
     #[inline(never)]
     fn leave(&mut self) -> bool {
-        let before = self.guard().fetch_sub(GUARD_ONE, Ordering::AcqRel);
+        let before = guard_word::leave(self.guard());
         if before == GUARD_ONE | GUARD_CLOSED {
             sys::close(&mut self.sys);
         }
@@ -192,7 +252,7 @@ impl Socket {
     /// in this socket on other threads are woken and fail with EBADF; the
     /// handle is released when the last of them has left.
     pub fn close(&mut self) {
-        let before = self.guard().fetch_or(GUARD_CLOSED, Ordering::AcqRel);
+        let before = guard_word::close(self.guard());
         if before < GUARD_ONE {
             sys::close(&mut self.sys);
         } else {

@@ -9,8 +9,9 @@
 3. fault injection: the C library's socket calls fail or fall short
    (tests/faults/inject.c, preloaded into the unix firmware);
 4. the lwIP raw backend on the emulated MPS2-AN385 board (tests/qemu/), if a
-   firmware for it is given, and on the same board built as stm32 and rp2
-   boards get the module (modlwip kept, usocket as `socket`);
+   firmware for it is given, and again on the same board built as stm32 and
+   rp2 boards get the module (modlwip kept, usocket as `socket`, the core
+   built for the RP2040's Cortex-M0+), if that one is given;
 5. the lwIP socket backend (the ESP32 one) on the unix firmware that runs
    lwIP in-process, if given: the MicroPython-level tests again, with the
    expected outputs in tests/micropython/lwip_socket/ where lwIP's differ
@@ -182,16 +183,23 @@ def main():
                             PYTHONWARNINGS="ignore::ResourceWarning"):
             failed.append("fault injection tests")
 
-    if args.qemu_firmware and args.only in (None, "qemu"):
-        print("== lwIP raw backend on the emulated board", flush=True)
-        beside = {}
-        if args.qemu_beside_modlwip_firmware:
-            beside["USOCKET_QEMU_BESIDE_MODLWIP_FIRMWARE"] = os.path.abspath(args.qemu_beside_modlwip_firmware)
-        if not unittest_dir("qemu", USOCKET_QEMU_FIRMWARE=os.path.abspath(args.qemu_firmware), **beside,
-                            USOCKET_MICROPY_DIR=os.path.abspath(args.micropython_dir),
-                            USOCKET_PYLIBS=os.environ.get("USOCKET_PYLIBS", pylibs_beside(args.firmware[0])),
-                            PYTHONWARNINGS="ignore::ResourceWarning"):
-            failed.append("emulated board tests")
+    if args.only in (None, "qemu"):
+        # The board with usocket alone, then (if given) the board as stm32 and
+        # rp2 get it: modlwip kept, usocket as `socket`, its core built for
+        # the Cortex-M0+. The whole suite runs on each; the BesideModlwip
+        # class needs the second.
+        beside = args.qemu_beside_modlwip_firmware and os.path.abspath(args.qemu_beside_modlwip_firmware)
+        boards = [("usocket alone", args.qemu_firmware), ("beside modlwip, Cortex-M0+ core", beside)]
+        for what, fw in boards:
+            if not fw:
+                continue
+            print("== lwIP raw backend on the emulated board:", what, flush=True)
+            env = {"USOCKET_QEMU_BESIDE_MODLWIP_FIRMWARE": beside} if beside else {}
+            if not unittest_dir("qemu", USOCKET_QEMU_FIRMWARE=os.path.abspath(fw), **env,
+                                USOCKET_MICROPY_DIR=os.path.abspath(args.micropython_dir),
+                                USOCKET_PYLIBS=os.environ.get("USOCKET_PYLIBS", pylibs_beside(args.firmware[0])),
+                                PYTHONWARNINGS="ignore::ResourceWarning"):
+                failed.append("emulated board tests (%s)" % what)
 
     if args.lwip_firmware and args.only in (None, "lwip"):
         fw = args.lwip_firmware
