@@ -192,26 +192,25 @@ void usocket_hook_net_poll(void) {
     MICROPY_INTERNAL_WFE(1);
 }
 
-// Ports whose lock is MICROPY_PY_PENDSV_ENTER (stm32, mimxrt) keep the
-// previous IRQ priority in `atomic_state`; it travels through the core.
+// The port's lwIP lock, split in two for the core, which keeps the state in
+// between. On stm32 and mimxrt MICROPY_PY_LWIP_ENTER declares `atomic_state`
+// (the IRQ priority to go back to) and EXIT reads it; on rp2 both are plain
+// calls and declare nothing. One code for both: the outer `atomic_state`
+// serves ports whose ENTER declares none; where it declares one, that one
+// shadows it in the inner block. (The emulated board builds both shapes.)
 uint32_t usocket_hook_lwip_enter(void) {
-    #if defined(MICROPY_PY_PENDSV_ENTER)
-    MICROPY_PY_LWIP_ENTER
-    return atomic_state;
-    #else
-    MICROPY_PY_LWIP_ENTER
-    return 0;
-    #endif
+    uint32_t atomic_state = 0;
+    (void)atomic_state;
+    {
+        MICROPY_PY_LWIP_ENTER
+        return atomic_state;
+    }
 }
 
 void usocket_hook_lwip_exit(uint32_t state) {
-    #if defined(MICROPY_PY_PENDSV_ENTER)
     uint32_t atomic_state = state;
+    (void)atomic_state;
     MICROPY_PY_LWIP_EXIT
-    #else
-    (void)state;
-    MICROPY_PY_LWIP_EXIT
-    #endif
 }
 #endif
 

@@ -102,9 +102,25 @@ static struct netif mps2_netif;
 static bool net_started;
 static bool polling;
 
+// The lwIP lock's depth (see mpconfigboard_net.h).
+static unsigned int lwip_lock_depth;
+
+unsigned int mps2_lwip_lock(void) {
+    return lwip_lock_depth++;
+}
+
+void mps2_lwip_restore(unsigned int depth) {
+    lwip_lock_depth = depth;
+}
+
+void mps2_lwip_unlock(void) {
+    lwip_lock_depth--;
+}
+
 void mps2_net_poll(void) {
     // lwIP callbacks never wait, but guard anyway: lwIP is not reentrant.
-    if (!net_started || polling) {
+    // Nor does lwIP run while its lock is held (deferred, as PendSV is).
+    if (!net_started || polling || lwip_lock_depth != 0) {
         return;
     }
     polling = true;

@@ -24,13 +24,33 @@
 #endif
 
 // lwIP runs when MicroPython waits: the event hook polls the Ethernet
-// controller and lwIP's timers (no interrupts, one thread), so the lwIP lock
-// has nothing to exclude.
+// controller and lwIP's timers (no interrupts, one thread).
 void mps2_net_init(void);
 void mps2_net_poll(void);
 #define MICROPY_PORT_INIT_FUNC mps2_net_init()
 #define MICROPY_INTERNAL_EVENT_HOOK mps2_net_poll()
 #define MICROPY_INTERNAL_WFE(timeout_ms)
-#define MICROPY_PY_LWIP_ENTER
-#define MICROPY_PY_LWIP_REENTER
-#define MICROPY_PY_LWIP_EXIT
+
+// The lwIP lock, in the two shapes real ports give it, each with the
+// meaning it has there: lwIP's work (the event hook) is deferred while the
+// lock is held, as PendSV is held off on stm32 and rp2, so a socket call
+// that waited for lwIP while holding it would hang here as it would there.
+// stm32 and mimxrt: ENTER declares the state EXIT restores (`atomic_state`,
+// the IRQ priority there, the lock depth here). rp2: plain calls.
+unsigned int mps2_lwip_lock(void);
+void mps2_lwip_restore(unsigned int depth);
+void mps2_lwip_unlock(void);
+#if MPS2_NET_BESIDE_MODLWIP
+#define MICROPY_PY_PENDSV_ENTER mps2_lwip_lock()
+#define MICROPY_PY_PENDSV_EXIT mps2_lwip_unlock()
+#define MICROPY_PY_LWIP_ENTER mps2_lwip_lock();
+#define MICROPY_PY_LWIP_REENTER mps2_lwip_lock();
+#define MICROPY_PY_LWIP_EXIT mps2_lwip_unlock();
+#else
+#define MICROPY_PY_PENDSV_ENTER unsigned int atomic_state = mps2_lwip_lock();
+#define MICROPY_PY_PENDSV_REENTER atomic_state = mps2_lwip_lock();
+#define MICROPY_PY_PENDSV_EXIT mps2_lwip_restore(atomic_state);
+#define MICROPY_PY_LWIP_ENTER MICROPY_PY_PENDSV_ENTER
+#define MICROPY_PY_LWIP_REENTER MICROPY_PY_PENDSV_REENTER
+#define MICROPY_PY_LWIP_EXIT MICROPY_PY_PENDSV_EXIT
+#endif
