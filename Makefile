@@ -153,12 +153,12 @@ firmware-qemu-modlwip: deps deps-qemu lwip-source $(MPY_CROSS)
 # timers and lock it under MICROPY_PY_LWIP, which also compiles modlwip.c, so
 # modlwip stays (importable as `lwip`) and usocket is `socket` by
 # USOCKET_ALSO_SOCKET, defined in the board's configuration (docs/ports.md).
-# Its core is built for the Cortex-M0+ (thumbv6m, the RP2040's instruction
-# set, which the Cortex-M3 runs): CPUs without compare-and-swap take other
-# paths, and the board tests run them.
+# It is built for the Cortex-M0+ (ARMv6-M, the RP2040's, which the
+# Cortex-M3 runs): CPUs without compare-and-swap take other paths, in the
+# core and in the shim, and the board tests run them.
 firmware-qemu-beside-modlwip: deps deps-qemu lwip-source $(MPY_CROSS) $(USERMODS)/usocket/micropython.mk
 	$(MAKE) -C $(MICROPY_ABS)/ports/qemu -j$(JOBS) $(QEMU_PORT_FLAGS) BUILD=$(abspath $(BUILD))/qemu-beside-modlwip \
-		MPS2_NET_SOCKET=beside-modlwip USER_C_MODULES=$(USERMODS) USOCKET_RUST_TARGET=thumbv6m-none-eabi
+		MPS2_NET_SOCKET=beside-modlwip USER_C_MODULES=$(USERMODS)
 	@cp -p $(BUILD)/qemu-beside-modlwip/firmware.elf $(BUILD)/firmware-qemu-beside-modlwip.elf
 
 # ... and with no socket module at all: the baseline for flash figures.

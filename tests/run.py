@@ -10,8 +10,8 @@
    (tests/faults/inject.c, preloaded into the unix firmware);
 4. the lwIP raw backend on the emulated MPS2-AN385 board (tests/qemu/), if a
    firmware for it is given, and again on the same board built as stm32 and
-   rp2 boards get the module (modlwip kept, usocket as `socket`, the core
-   built for the RP2040's Cortex-M0+), if that one is given;
+   rp2 boards get the module (modlwip kept, usocket as `socket`, all built
+   for the RP2040's Cortex-M0+), if that one is given;
 5. the lwIP socket backend (the ESP32 one) on the unix firmware that runs
    lwIP in-process, if given: the MicroPython-level tests again, with the
    expected outputs in tests/micropython/lwip_socket/ where lwIP's differ
@@ -185,11 +185,11 @@ def main():
 
     if args.only in (None, "qemu"):
         # The board with usocket alone, then (if given) the board as stm32 and
-        # rp2 get it: modlwip kept, usocket as `socket`, its core built for
-        # the Cortex-M0+. The whole suite runs on each; the BesideModlwip
+        # rp2 get it: modlwip kept, usocket as `socket`, built for the
+        # Cortex-M0+. The whole suite runs on each; the BesideModlwip
         # class needs the second.
         beside = args.qemu_beside_modlwip_firmware and os.path.abspath(args.qemu_beside_modlwip_firmware)
-        boards = [("usocket alone", args.qemu_firmware), ("beside modlwip, Cortex-M0+ core", beside)]
+        boards = [("usocket alone", args.qemu_firmware), ("beside modlwip, Cortex-M0+", beside)]
         for what, fw in boards:
             if not fw:
                 continue

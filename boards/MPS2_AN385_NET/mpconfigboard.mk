@@ -6,16 +6,12 @@
 QEMU_ARCH = arm
 QEMU_MACHINE = mps2-an385
 
-CFLAGS += -mthumb -mcpu=cortex-m3 -mfloat-abi=soft
 CFLAGS += -DQEMU_SOC_MPS2
-CFLAGS += -DMICROPY_HW_MCU_NAME='"Cortex-M3"'
 CFLAGS += -DMP_CONFIGFILE='"mpconfigboard_net.h"'
 
 LDSCRIPT = mcu/arm/mps2.ld
 
-SRC_BOARD_O = shared/runtime/gchelper_native.o shared/runtime/gchelper_thumb2.o
-
-MPY_CROSS_FLAGS += -march=armv7m
+SRC_BOARD_O = shared/runtime/gchelper_native.o shared/runtime/$(MPS2_GCHELPER).o
 
 # lwIP from lib/lwip (the top-level Makefile links it to Debian's lwIP source).
 MICROPY_PY_LWIP = 1
@@ -25,13 +21,28 @@ MICROPY_PY_LWIP = 1
 # (beside-modlwip: usocket as `socket`, as stm32 and rp2 boards have it), or
 # none (the baseline for flash measurements).
 MPS2_NET_SOCKET ?= usocket
+# The board beside modlwip is built as an RP2040 build would be: the whole
+# firmware for the Cortex-M0+ (ARMv6-M, which the Cortex-M3 runs), so the
+# code for CPUs without compare-and-swap is what runs.
+ifeq ($(MPS2_NET_SOCKET),beside-modlwip)
+MPS2_CPU = cortex-m0plus
+MPS2_GCHELPER = gchelper_thumb1
+MPY_CROSS_FLAGS += -march=armv6m
+USOCKET_RUST_TARGET = thumbv6m-none-eabi
+else
+MPS2_CPU = cortex-m3
+MPS2_GCHELPER = gchelper_thumb2
+MPY_CROSS_FLAGS += -march=armv7m
+USOCKET_RUST_TARGET = thumbv7m-none-eabi
+endif
+CFLAGS += -mthumb -mcpu=$(MPS2_CPU) -mfloat-abi=soft
+CFLAGS += -DMICROPY_HW_MCU_NAME='"$(MPS2_CPU)"'
 ifeq ($(MPS2_NET_SOCKET),modlwip)
 CFLAGS += -DMPS2_NET_MODLWIP=1
 endif
 ifeq ($(MPS2_NET_SOCKET),beside-modlwip)
 CFLAGS += -DMPS2_NET_MODLWIP=1 -DMPS2_NET_BESIDE_MODLWIP=1
 endif
-USOCKET_RUST_TARGET = thumbv7m-none-eabi
 
 INC += -I$(BOARD_DIR)
 SRC_C += $(BOARD_DIR)/board_net.c $(BOARD_DIR)/lan9118.c

@@ -28,7 +28,8 @@ SILENT_IP = "10.0.2.99"
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIRMWARE = os.environ.get("USOCKET_QEMU_FIRMWARE", os.path.join(HERE, "..", "..", "build", "firmware-qemu.elf"))
-# The board as stm32 and rp2 boards have it: modlwip kept, usocket as `socket`.
+# The board as stm32 and rp2 boards have it: modlwip kept, usocket as `socket`
+# (built for the Cortex-M0+, as on the RP2040).
 BESIDE_MODLWIP_FIRMWARE = os.environ.get("USOCKET_QEMU_BESIDE_MODLWIP_FIRMWARE",
                                          os.path.join(HERE, "..", "..", "build", "firmware-qemu-beside-modlwip.elf"))
 PYLIBS = os.environ.get("USOCKET_PYLIBS") or os.path.join(HERE, "..", "..", "build", "pylibs")
