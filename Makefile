@@ -38,7 +38,7 @@ USERMODS := $(abspath $(BUILD))/usermods
 UNIX_FLAGS := VARIANT=standard FROZEN_MANIFEST=$(TOP)/tools/manifest.py \
 	MICROPY_SSL_AXTLS=0 MICROPY_SSL_MBEDTLS=1 MICROPY_PY_BTREE=0 STRIP=
 
-.PHONY: all run test no-core-fmt pylibs deps deps-test deps-qemu firmware firmware-dual firmware-lwip lwip-host firmware-none firmware-qemu firmware-qemu-modlwip firmware-qemu-beside-modlwip firmware-qemu-none run-qemu cross bench bench-smoke firmware-asan test-asan fuzz check-espidf lwip-source micropython-source cargo-test clean distclean
+.PHONY: all run test no-core-fmt pylibs deps deps-test deps-qemu firmware firmware-dual firmware-lwip lwip-host firmware-none firmware-qemu firmware-qemu-modlwip firmware-qemu-beside-modlwip firmware-qemu-none run-qemu cross check-cmake bench bench-smoke firmware-asan test-asan fuzz check-espidf lwip-source micropython-source cargo-test clean distclean
 
 all: firmware
 
@@ -138,9 +138,12 @@ deps-qemu:
 	@for t in thumbv7m-none-eabi thumbv6m-none-eabi; do \
 		rustup target list --installed 2>/dev/null | grep -qx $$t || rustup target add $$t || exit 1; done
 
+# The two boards with usocket build the core for different Rust targets, so
+# they share one cargo target directory (bindgen & co. compiled once).
+QEMU_CARGO_TARGET_DIR := $(abspath $(BUILD))/qemu-cargo
 firmware-qemu: deps deps-qemu lwip-source $(MPY_CROSS) $(USERMODS)/usocket/micropython.mk
 	$(MAKE) -C $(MICROPY_ABS)/ports/qemu -j$(JOBS) $(QEMU_PORT_FLAGS) BUILD=$(abspath $(BUILD))/qemu \
-		USER_C_MODULES=$(USERMODS)
+		USER_C_MODULES=$(USERMODS) USOCKET_CARGO_TARGET_DIR=$(QEMU_CARGO_TARGET_DIR)
 	@cp -p $(BUILD)/qemu/firmware.elf $(BUILD)/firmware-qemu.elf
 
 # The same board with MicroPython's own lwIP socket module, for comparison.
@@ -158,7 +161,7 @@ firmware-qemu-modlwip: deps deps-qemu lwip-source $(MPY_CROSS)
 # core and in the shim, and the board tests run them.
 firmware-qemu-beside-modlwip: deps deps-qemu lwip-source $(MPY_CROSS) $(USERMODS)/usocket/micropython.mk
 	$(MAKE) -C $(MICROPY_ABS)/ports/qemu -j$(JOBS) $(QEMU_PORT_FLAGS) BUILD=$(abspath $(BUILD))/qemu-beside-modlwip \
-		MPS2_NET_SOCKET=beside-modlwip USER_C_MODULES=$(USERMODS)
+		MPS2_NET_SOCKET=beside-modlwip USER_C_MODULES=$(USERMODS) USOCKET_CARGO_TARGET_DIR=$(QEMU_CARGO_TARGET_DIR)
 	@cp -p $(BUILD)/qemu-beside-modlwip/firmware.elf $(BUILD)/firmware-qemu-beside-modlwip.elf
 
 # ... and with no socket module at all: the baseline for flash figures.
@@ -194,6 +197,20 @@ cross: firmware-qemu
 	@USOCKET_MP_CFLAGS_FILE=$(abspath $(BUILD))/cross/cflags-ipv6 \
 		cargo check --release --locked --quiet --target thumbv7m-none-eabi --target-dir $(abspath $(BUILD))/cross
 	@$(MAKE) --no-print-directory check-espidf
+
+# micropython.cmake, the glue of the cmake ports (esp32, rp2), built for real
+# in a stand-in for such a port (tools/cmake-check): the core through the
+# glue's cargo command, with the flags it collects from the firmware target,
+# and the shim with the header that generates. Its cargo shares build/cross.
+check-cmake: firmware-qemu
+	@tools/deps.sh cmake
+	@echo "CMAKE micropython.cmake (stand-in port, thumbv7m-none-eabi)"
+	@cmake -S tools/cmake-check -B $(BUILD)/cmake-check -DUSOCKET_CHECK_BUILD=$(abspath $(BUILD))/qemu \
+		-DUSOCKET_CHECK_BOARD=$(QEMU_BOARD_DIR) -DMICROPY_DIR=$(MICROPY_ABS) \
+		-DUSOCKET_RUST_TARGET=thumbv7m-none-eabi -DUSOCKET_CARGO_TARGET_DIR=$(abspath $(BUILD))/cross \
+		> $(BUILD)/cmake-check.log 2>&1 || { cat $(BUILD)/cmake-check.log; exit 1; }
+	@cmake --build $(BUILD)/cmake-check >> $(BUILD)/cmake-check.log 2>&1 || { cat $(BUILD)/cmake-check.log; exit 1; }
+	@ls -l $(BUILD)/cmake-check/usocket/libusocket.a $(BUILD)/cmake-check/libfirmware.a
 
 # A type-check build of the posix backend for ESP-IDF's BSD socket API on the
 # ESP32-C3 (riscv32imc-esp-espidf, tier 3: core built from rust-src). There
@@ -277,7 +294,7 @@ no-core-fmt: firmware firmware-qemu
 	@echo "no core::fmt in the firmware"
 
 test: deps-test pylibs firmware firmware-dual firmware-lwip cargo-test firmware-qemu firmware-qemu-beside-modlwip \
-		no-core-fmt cross bench-smoke test-asan fuzz
+		no-core-fmt cross check-cmake bench-smoke test-asan fuzz
 	$(PYTHON) tests/run.py --micropython-dir $(MICROPY_ABS) \
 		--firmware $(BUILD)/micropython --firmware $(BUILD)/micropython-dual \
 		--qemu-firmware $(BUILD)/firmware-qemu.elf \

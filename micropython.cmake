@@ -8,12 +8,22 @@
 # generated its headers, with the port's include paths and defines (which
 # build.rs needs to evaluate constants and structure layouts).
 #
-# Set USOCKET_RUST_TARGET to override the Rust target picked below.
+# Set USOCKET_RUST_TARGET to override the Rust target picked below, and
+# USOCKET_CARGO_TARGET_DIR to give cargo a target directory outside this
+# build (builds for different Rust targets may share one).
+
+# The core is built once the port has set up its target: cmake_language(DEFER).
+if(CMAKE_VERSION VERSION_LESS 3.19)
+    message(FATAL_ERROR "usocket: needs CMake 3.19 or newer; this is ${CMAKE_VERSION}")
+endif()
 
 add_library(usermod_usocket INTERFACE)
 
 set(USOCKET_DIR ${CMAKE_CURRENT_LIST_DIR})
 set(USOCKET_BUILD ${CMAKE_BINARY_DIR}/usocket)
+if(NOT USOCKET_CARGO_TARGET_DIR)
+    set(USOCKET_CARGO_TARGET_DIR ${USOCKET_BUILD}/target)
+endif()
 
 if(NOT USOCKET_RUST_TARGET)
     if(IDF_TARGET STREQUAL "esp32c3" OR IDF_TARGET STREQUAL "esp32c2")
@@ -42,7 +52,7 @@ if(USOCKET_RUST_TARGET MATCHES "espidf$")
     string(APPEND USOCKET_RUSTFLAGS ",'--cfg','espidf_time64'")
 endif()
 
-set(USOCKET_CARGO_LIB ${USOCKET_BUILD}/target/${USOCKET_RUST_TARGET}/release/libusocket.a)
+set(USOCKET_CARGO_LIB ${USOCKET_CARGO_TARGET_DIR}/${USOCKET_RUST_TARGET}/release/libusocket.a)
 set(USOCKET_LIB ${USOCKET_BUILD}/libusocket.a)
 set(USOCKET_HEADER ${USOCKET_BUILD}/include/usocket.h)
 
@@ -87,8 +97,12 @@ function(usocket_finish)
     if(usocket_short_enums EQUAL 0)
         string(APPEND usocket_sysinc " -fshort-enums")
     endif()
+    # One shell word each (build.rs splits the file as a shell would): a
+    # define's value keeps its quotes, MP_CONFIGFILE="board.h" among them.
+    set(usocket_incs $<TARGET_PROPERTY:${MICROPY_TARGET},INCLUDE_DIRECTORIES>)
+    set(usocket_defs $<TARGET_PROPERTY:${MICROPY_TARGET},COMPILE_DEFINITIONS>)
     file(GENERATE OUTPUT ${USOCKET_BUILD}/cflags CONTENT
-        "-I$<JOIN:$<TARGET_PROPERTY:${MICROPY_TARGET},INCLUDE_DIRECTORIES>, -I> -D$<JOIN:$<TARGET_PROPERTY:${MICROPY_TARGET},COMPILE_DEFINITIONS>, -D> ${usocket_sysinc}\n")
+        "$<$<BOOL:${usocket_incs}>:'-I$<JOIN:${usocket_incs},' '-I>'> $<$<BOOL:${usocket_defs}>:'-D$<JOIN:${usocket_defs},' '-D>'> ${usocket_sysinc}\n")
     file(GLOB_RECURSE usocket_sources ${USOCKET_DIR}/src/*)
     add_custom_command(
         OUTPUT ${USOCKET_LIB} ${USOCKET_HEADER}
@@ -96,7 +110,7 @@ function(usocket_finish)
             USOCKET_MP_CFLAGS_FILE=${USOCKET_BUILD}/cflags USOCKET_INCLUDE_DIR=${USOCKET_BUILD}/include
             cargo build --release --locked --target ${USOCKET_RUST_TARGET} ${USOCKET_CARGO_EXTRA}
             --config "target.${USOCKET_RUST_TARGET}.rustflags=[${USOCKET_RUSTFLAGS}]"
-            --manifest-path ${USOCKET_DIR}/Cargo.toml --target-dir ${USOCKET_BUILD}/target
+            --manifest-path ${USOCKET_DIR}/Cargo.toml --target-dir ${USOCKET_CARGO_TARGET_DIR}
         COMMAND ${CMAKE_OBJCOPY} ${USOCKET_OBJCOPY_FLAGS} ${USOCKET_CARGO_LIB} ${USOCKET_LIB}
         DEPENDS ${MICROPY_QSTRDEFS_GENERATED} ${USOCKET_BUILD}/cflags ${usocket_sources}
             ${USOCKET_DIR}/build.rs ${USOCKET_DIR}/Cargo.toml ${USOCKET_DIR}/Cargo.lock

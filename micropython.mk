@@ -14,6 +14,12 @@
 #                        into the firmware (see src/sys/mod.rs).
 #   USOCKET_STACK_LIBS   libraries the backend needs, linked after the core
 #                        (e.g. lwIP built for the host).
+#   USOCKET_CARGO_TARGET_DIR  cargo's target directory (default: in the port's
+#                        build directory). Builds for different Rust targets
+#                        may share one, and then compile cargo's build tools
+#                        (bindgen, cbindgen) once; builds for the same Rust
+#                        target with other port settings rebuild the core
+#                        whenever they alternate, and must not run at once.
 
 USOCKET_DIR := $(USERMOD_DIR)
 USOCKET_BUILD := $(BUILD)/usocket
@@ -22,6 +28,7 @@ USOCKET_CARGO ?= cargo
 USOCKET_CARGO_FLAGS ?=
 USOCKET_BACKEND ?=
 USOCKET_STACK_LIBS ?=
+USOCKET_CARGO_TARGET_DIR ?= $(USOCKET_BUILD)/target
 # USOCKET_DEBUG=1 builds the core without optimisation and with overflow
 # checks (for the sanitizer firmware).
 USOCKET_DEBUG ?= 0
@@ -50,7 +57,7 @@ else
 USOCKET_CARGO_TRIPLE := $(USOCKET_RUST_TARGET)
 USOCKET_RUSTFLAGS := '-C','force-unwind-tables=no'
 endif
-USOCKET_CARGO_LIB := $(USOCKET_BUILD)/target/$(USOCKET_CARGO_TRIPLE)/$(USOCKET_PROFILE_DIR)/libusocket.a
+USOCKET_CARGO_LIB := $(USOCKET_CARGO_TARGET_DIR)/$(USOCKET_CARGO_TRIPLE)/$(USOCKET_PROFILE_DIR)/libusocket.a
 USOCKET_TARGET_FLAG := --target $(USOCKET_CARGO_TRIPLE) \
 	--config "target.$(USOCKET_CARGO_TRIPLE).rustflags=[$(USOCKET_RUSTFLAGS)]"
 # The archive the firmware links: cargo's, without unwind tables. Nothing
@@ -138,7 +145,7 @@ $(USOCKET_LIB): $(HEADER_BUILD)/qstrdefs.generated.h FORCE | $(USOCKET_BUILD)/.d
 	$(Q)USOCKET_MP_CFLAGS_FILE=$(abspath $(USOCKET_BUILD)/cflags) USOCKET_BACKEND=$(USOCKET_BACKEND) \
 		USOCKET_INCLUDE_DIR=$(abspath $(USOCKET_BUILD)/include) \
 		$(USOCKET_CARGO) build $(USOCKET_PROFILE_FLAG) --locked --quiet $(USOCKET_TARGET_FLAG) $(USOCKET_CARGO_FLAGS) \
-		--manifest-path $(USOCKET_DIR)/Cargo.toml --target-dir $(abspath $(USOCKET_BUILD)/target)
+		--manifest-path $(USOCKET_DIR)/Cargo.toml --target-dir $(abspath $(USOCKET_CARGO_TARGET_DIR))
 	$(Q)if [ ! -e $@ ] || ! cmp -s $(USOCKET_CARGO_LIB) $@.cargo; then \
 		$(OBJCOPY) $(USOCKET_STRIP_UNWIND) $(USOCKET_HIDE_SYMBOLS) \
 			$(USOCKET_CARGO_LIB) $@ && cp -p $(USOCKET_CARGO_LIB) $@.cargo; fi
