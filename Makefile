@@ -215,7 +215,8 @@ check-cmake: firmware-qemu
 # A type-check build of the posix backend for ESP-IDF's BSD socket API on the
 # ESP32-C3 (riscv32imc-esp-espidf, tier 3: core built from rust-src). There
 # is no ESP-IDF here: constants come from lwIP's own socket headers as
-# ESP-IDF configures them (tools/espidf-check) and newlib's errno.
+# ESP-IDF configures them (tools/espidf-check) and newlib's errno. The flags
+# are micropython.cmake's (ESP-IDF 5: 64-bit time_t, espidf_time64).
 ESPIDF_TARGET := riscv32imc-esp-espidf
 check-espidf: firmware-qemu
 	@rustup component list --installed 2>/dev/null | grep -q '^rust-src' || rustup component add rust-src
@@ -227,6 +228,7 @@ check-espidf: firmware-qemu
 	@echo "CARGO $(ESPIDF_TARGET) (type check)"
 	@USOCKET_MP_CFLAGS_FILE=$(abspath $(BUILD))/espidf-check/cflags RUSTC_BOOTSTRAP=1 \
 		cargo build --release --locked --quiet -Zbuild-std=core,panic_abort --target $(ESPIDF_TARGET) \
+		--config "target.$(ESPIDF_TARGET).rustflags=['-C','force-unwind-tables=no','--cfg','espidf_time64']" \
 		--target-dir $(abspath $(BUILD))/cross
 	@ls -l $(BUILD)/cross/$(ESPIDF_TARGET)/release/libusocket.a
 
