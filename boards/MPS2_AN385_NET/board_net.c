@@ -19,6 +19,21 @@
 
 #include "lan9118.h"
 
+#if LWIP_IPV6
+// lwIP's netif_find() (IPv6 scope names) calls atoi(); this port links no
+// C library.
+int atoi(const char *s) {
+    int sign = 1, v = 0;
+    if (*s == '-' || *s == '+') {
+        sign = *s++ == '-' ? -1 : 1;
+    }
+    while (*s >= '0' && *s <= '9') {
+        v = v * 10 + (*s++ - '0');
+    }
+    return sign * v;
+}
+#endif
+
 // ---- time -----------------------------------------------------------------
 // The MPS2 FPGA's prescaled counter: with PRESCALE = 25 MHz / 1 kHz - 1 its
 // COUNTER register counts milliseconds, no interrupt needed.
@@ -125,6 +140,9 @@ void mps2_net_poll(void) {
     }
     polling = true;
     lan9118_poll(&mps2_netif);
+    #if LWIP_NETIF_LOOPBACK
+    netif_poll_all(); // what was sent to the board itself
+    #endif
     sys_check_timeouts();
     polling = false;
 }
@@ -155,11 +173,12 @@ void mps2_net_init(void) {
     }
     if (!dhcp_supplied_address(&mps2_netif)) {
         dhcp_stop(&mps2_netif);
-        ip4_addr_t ip, mask, gw, dns;
+        ip4_addr_t ip, mask, gw;
+        ip_addr_t dns;
         IP4_ADDR(&ip, 10, 0, 2, 15);
         IP4_ADDR(&mask, 255, 255, 255, 0);
         IP4_ADDR(&gw, 10, 0, 2, 2);
-        IP4_ADDR(&dns, 10, 0, 2, 3);
+        IP_ADDR4(&dns, 10, 0, 2, 3);
         netif_set_addr(&mps2_netif, &ip, &mask, &gw);
         dns_setserver(0, &dns);
     }

@@ -16,6 +16,14 @@
 #ifndef LWIP_IPV6
 #define LWIP_IPV6                   0
 #endif
+#if LWIP_IPV6
+// The dual-stack board (beside modlwip, as rp2 configures lwIP) also has a
+// loopback interface, so that IPv6 runs end to end inside the board (::1):
+// QEMU's user network takes no IPv6 forwards here.
+#define LWIP_NETIF_LOOPBACK         1
+#define LWIP_HAVE_LOOPIF            1
+#define LWIP_LOOPBACK_MAX_PBUFS     16
+#endif
 #define LWIP_ARP                    1
 #define LWIP_ETHERNET               1
 #define LWIP_DHCP                   1

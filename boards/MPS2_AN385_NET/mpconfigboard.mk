@@ -41,7 +41,9 @@ ifeq ($(MPS2_NET_SOCKET),modlwip)
 CFLAGS += -DMPS2_NET_MODLWIP=1
 endif
 ifeq ($(MPS2_NET_SOCKET),beside-modlwip)
-CFLAGS += -DMPS2_NET_MODLWIP=1 -DMPS2_NET_BESIDE_MODLWIP=1
+# lwIP dual-stack, as rp2 configures it (ports/rp2/lwip_inc/lwipopts.h):
+# every address is then an ip_addr_t with a type, IPv4 ones included.
+CFLAGS += -DMPS2_NET_MODLWIP=1 -DMPS2_NET_BESIDE_MODLWIP=1 -DLWIP_IPV6=1
 endif
 
 INC += -I$(BOARD_DIR)

@@ -1174,6 +1174,9 @@ fn resolve_name(host: &[u8]) -> core::result::Result<SockAddr, Error> {
     result
 }
 
+/// ::1
+const LOOPBACK6: [u8; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+
 fn parse_port(service: Option<&[u8]>) -> core::result::Result<u16, Error> {
     let Some(s) = service else { return Ok(0) };
     let mut v: u32 = 0;
@@ -1192,8 +1195,9 @@ fn parse_port(service: Option<&[u8]>) -> core::result::Result<u16, Error> {
     Ok(v as u16)
 }
 
-/// getaddrinfo on lwIP: numeric addresses, or one lookup through lwIP's DNS
-/// client; one result per socket type asked for.
+/// getaddrinfo on lwIP: numeric addresses (IPv6 ones too when lwIP has
+/// IPv6, as rp2 builds it), or one IPv4 lookup through lwIP's DNS client;
+/// one result per socket type asked for.
 pub fn resolve(
     host: Option<&[u8]>,
     service: Option<&[u8]>,
@@ -1203,24 +1207,40 @@ pub fn resolve(
     canon_len: &mut usize,
 ) -> core::result::Result<usize, Error> {
     *canon_len = 0;
-    if hints.family != consts::AF_UNSPEC && hints.family != consts::AF_INET {
+    // (Constant false where lwIP has no IPv6: that code is left out.)
+    let v6 = cfg!(usocket_lwip_ipv6) && hints.family == consts::AF_INET6;
+    if hints.family != consts::AF_UNSPEC && hints.family != consts::AF_INET && !v6 {
         return Err(Error::Gai(consts::EAI_FAMILY));
     }
     let port = parse_port(service)?;
     let mut addr = match host {
+        None if v6 => SockAddr::v6(if hints.flags & consts::AI_PASSIVE != 0 { [0; 16] } else { LOOPBACK6 }, 0, 0, 0),
         None if hints.flags & consts::AI_PASSIVE != 0 => SockAddr::v4([0; 4], 0),
         None => SockAddr::v4([127, 0, 0, 1], 0),
-        Some(h) => match SockAddr::from_numeric_host(consts::AF_INET, h, 0, 0, 0) {
-            Some(a) if !h.is_empty() => a,
-            _ if hints.flags & consts::AI_NUMERICHOST != 0 || h.is_empty() => return Err(Error::Gai(consts::EAI_NONAME)),
-            _ => resolve_name(h)?,
-        },
+        Some(h) => {
+            let numeric = match v6 {
+                false => SockAddr::from_numeric_host(consts::AF_INET, h, 0, 0, 0),
+                true => None,
+            };
+            let numeric = match (numeric, hints.family == consts::AF_INET) {
+                (None, false) if cfg!(usocket_lwip_ipv6) => SockAddr::from_numeric_host(consts::AF_INET6, h, 0, 0, 0),
+                (n, _) => n,
+            };
+            match numeric {
+                Some(a) if !h.is_empty() => a,
+                // lwIP's DNS client asks for IPv4 addresses only.
+                _ if v6 || hints.flags & consts::AI_NUMERICHOST != 0 || h.is_empty() => {
+                    return Err(Error::Gai(consts::EAI_NONAME))
+                }
+                _ => resolve_name(h)?,
+            }
+        }
     };
     addr.port = port;
     let mut n = 0;
     for (ty, proto) in [(consts::SOCK_STREAM, consts::IPPROTO_TCP), (consts::SOCK_DGRAM, consts::IPPROTO_UDP)] {
         if (hints.sock_type == 0 || hints.sock_type == ty) && (hints.proto == 0 || hints.proto == proto) && n < out.len() {
-            out[n] = AddrInfo { family: consts::AF_INET, sock_type: ty, proto, addr };
+            out[n] = AddrInfo { family: addr.family, sock_type: ty, proto, addr };
             n += 1;
         }
     }

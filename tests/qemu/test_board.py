@@ -505,7 +505,8 @@ class BesideModlwip(BoardTest):
     """stm32 and rp2 hang their lwIP integration (start-up, timers, network
     interfaces, the lwIP lock) on MICROPY_PY_LWIP, which also compiles
     modlwip.c; so on those ports usocket comes beside modlwip, built with
-    -DUSOCKET_ALSO_SOCKET=1 (docs/ports.md). This board is built that way."""
+    -DUSOCKET_ALSO_SOCKET=1 (docs/ports.md). This board is built that way,
+    and as rp2 builds lwIP: dual-stack, for the Cortex-M0+."""
 
     firmware = BESIDE_MODLWIP_FIRMWARE
 
@@ -558,6 +559,62 @@ for s in (c, l, m):
         self.assertEqual(out.replace("\r\n", "\n"),
                          "usocket got b'to usocket'\nmodlwip got b'host to modlwip'\n"
                          "callback [True] b'event'\n")
+
+
+    def test_ipv6_over_loopback(self):
+        """This board's lwIP is dual-stack, as rp2 builds it: AF_INET6
+        sockets end to end over ::1 (a loopback interface inside the board),
+        numeric IPv6 in getaddrinfo, and IPv4 as before."""
+        out = self.run_on_board("""
+def gai_errno(*args):
+    try:
+        return socket.getaddrinfo(*args)
+    except OSError as e:
+        return e.errno == socket.EAI_NONAME
+print(socket.getaddrinfo('::1', 80))
+print(socket.getaddrinfo(None, 7, socket.AF_INET6, 0, 0, socket.AI_PASSIVE)[0])
+print(gai_errno('::1', 80, socket.AF_INET), gai_errno('10.0.0.1', 80, socket.AF_INET6), gai_errno('1::2::3', 80))
+l = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+l.bind(socket.getaddrinfo('::1', 0)[0][-1])
+l.listen(1)
+a = l.getsockname()
+c = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+c.settimeout(5)
+c.connect(a)
+s, peer = l.accept()
+print('tcp', peer[0], len(peer), c.getsockname() == peer, c.getpeername() == a)
+c.send(b'hello6')
+print(s.recv(10))
+s.send(b'back')
+print(c.recv(10))
+c.close()
+print(s.recv(10))
+for x in (s, l):
+    x.close()
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+u.bind(('::1', 0))
+u.settimeout(5)
+v = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+v.bind(('::', 0))
+v.sendto(b'dg', u.getsockname())
+d, src = u.recvfrom(10)
+print('udp', d, src[0], src[1] == v.getsockname()[1])
+l4 = socket.socket()
+l4.bind(('127.0.0.1', 0))
+l4.listen(1)
+c4 = socket.socket()
+c4.settimeout(5)
+c4.connect(l4.getsockname())
+s4, p4 = l4.accept()
+print('v4', p4[0], len(p4))
+for x in (u, v, c4, s4, l4):
+    x.close()
+""")
+        self.assertEqual(out, "[(10, 1, 6, '', ('::1', 80, 0, 0)), (10, 2, 17, '', ('::1', 80, 0, 0))]\n"
+                              "(10, 1, 6, '', ('::', 7, 0, 0))\n"
+                              "True True True\n"
+                              "tcp ::1 4 True True\nb'hello6'\nb'back'\nb''\n"
+                              "udp b'dg' ::1 True\nv4 127.0.0.1 2\n")
 
 
 class Behaviour(BoardTest):
