@@ -1218,14 +1218,13 @@ pub fn resolve(
         None if hints.flags & consts::AI_PASSIVE != 0 => SockAddr::v4([0; 4], 0),
         None => SockAddr::v4([127, 0, 0, 1], 0),
         Some(h) => {
-            let numeric = match v6 {
-                false => SockAddr::from_numeric_host(consts::AF_INET, h, 0, 0, 0),
-                true => None,
-            };
-            let numeric = match (numeric, hints.family == consts::AF_INET) {
-                (None, false) if cfg!(usocket_lwip_ipv6) => SockAddr::from_numeric_host(consts::AF_INET6, h, 0, 0, 0),
-                (n, _) => n,
-            };
+            // IPv4 text unless AF_INET6 was asked for, then IPv6 text
+            // unless AF_INET was.
+            let v4 = if v6 { None } else { SockAddr::from_numeric_host(consts::AF_INET, h, 0, 0, 0) };
+            let numeric = v4.or_else(|| {
+                let take_v6 = cfg!(usocket_lwip_ipv6) && hints.family != consts::AF_INET;
+                take_v6.then(|| SockAddr::from_numeric_host(consts::AF_INET6, h, 0, 0, 0)).flatten()
+            });
             match numeric {
                 Some(a) if !h.is_empty() => a,
                 // lwIP's DNS client asks for IPv4 addresses only.
