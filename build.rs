@@ -236,7 +236,7 @@ fn generate_constants(
             let _ = writeln!(
                 probe,
                 "#include \"lwip/opt.h\"\n#include \"lwip/tcp.h\"\n#include \"lwip/udp.h\"\n\
-                 #include \"lwip/ip.h\"\n#include \"{}\"",
+                 #include \"lwip/ip.h\"\n#include \"lwip/dns.h\"\n#include \"{}\"",
                 consts.display()
             );
         }
@@ -251,7 +251,7 @@ fn generate_constants(
         Backend::LwipRaw => &[
             "LWIP_IPV6", "LWIP_IPV4", "LWIP_DNS", "LWIP_IGMP", "TCP_SND_QUEUELEN", "TCP_WND",
             "TCP_SND_BUF", "TF_NODELAY", "SOF_REUSEADDR", "SOF_KEEPALIVE", "SOF_BROADCAST",
-            "TCP_WRITE_FLAG_COPY",
+            "TCP_WRITE_FLAG_COPY", "LWIP_DNS_ADDRTYPE_IPV4", "LWIP_DNS_ADDRTYPE_IPV6",
         ],
     };
     for name in MP_CONSTANTS.iter().copied().chain(extra.iter().copied()).chain(module_names.iter().map(String::as_str)) {

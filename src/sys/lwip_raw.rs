@@ -1095,7 +1095,7 @@ pub struct Hints {
 struct DnsQuery {
     id: core::cell::Cell<u32>,
     done: core::cell::Cell<bool>,
-    found: core::cell::Cell<Option<u32>>,
+    found: core::cell::Cell<Option<ip_addr_t>>,
 }
 
 // SAFETY: touched only with the lwIP lock held, which serialises lwIP
@@ -1119,13 +1119,15 @@ unsafe extern "C" fn on_dns_found(_name: *const core::ffi::c_char, ip: *const ip
     DNS.found.set(if ip.is_null() {
         None
     } else {
-        // SAFETY: ip is valid during the callback.
-        let a = from_ip(unsafe { &*ip }, 0);
-        Some(u32::from_ne_bytes(a.ipv4()))
+        // SAFETY: ip is valid during the callback. (With IPv6 in lwIP the
+        // answer may be an IPv6 address: the whole ip_addr_t is kept.)
+        Some(unsafe { *ip })
     });
 }
 
-fn resolve_name(host: &[u8]) -> core::result::Result<SockAddr, Error> {
+/// Looks `host` up with lwIP's DNS client: for an address of `family`
+/// where lwIP has IPv6 (AF_UNSPEC: lwIP's default order), IPv4 otherwise.
+fn resolve_name(host: &[u8], family: i32) -> core::result::Result<SockAddr, Error> {
     let mut name = [0u8; 256];
     if host.len() >= name.len() || host.iter().any(|&c| c == 0) {
         return Err(Error::Gai(consts::EAI_NONAME));
@@ -1139,9 +1141,28 @@ fn resolve_name(host: &[u8]) -> core::result::Result<SockAddr, Error> {
         id = DNS.id.get().wrapping_add(1);
         DNS.id.set(id);
         DNS.done.set(false);
+        // The address type to ask for; None: lwIP's default (IPv4 first,
+        // then IPv6, where lwIP has both).
+        #[cfg(usocket_lwip_ipv6)]
+        let addrtype = match family {
+            consts::AF_INET => Some(consts::LWIP_DNS_ADDRTYPE_IPV4 as u8),
+            consts::AF_INET6 => Some(consts::LWIP_DNS_ADDRTYPE_IPV6 as u8),
+            _ => None,
+        };
+        #[cfg(not(usocket_lwip_ipv6))]
+        let addrtype: Option<u8> = {
+            let _ = family; // IPv4 is all there is
+            None
+        };
+        let (host_c, arg) = (name.as_ptr().cast(), id as usize as *mut c_void);
         // SAFETY: name is NUL-terminated (lwIP copies it); ip is written only
         // on an immediate answer; the callback takes the query number as arg.
-        let err = unsafe { dns_gethostbyname(name.as_ptr().cast(), &mut ip, Some(on_dns_found), id as usize as *mut c_void) };
+        let err = unsafe {
+            match addrtype {
+                Some(t) => dns_gethostbyname_addrtype(host_c, &mut ip, Some(on_dns_found), arg, t),
+                None => dns_gethostbyname(host_c, &mut ip, Some(on_dns_found), arg),
+            }
+        };
         if err as i32 == ERR_OK as i32 {
             return Ok(from_ip(&ip, 0));
         }
@@ -1154,10 +1175,7 @@ fn resolve_name(host: &[u8]) -> core::result::Result<SockAddr, Error> {
         {
             let _lock = LwipLock::take();
             if DNS.done.get() {
-                break match DNS.found.get() {
-                    Some(a) => Ok(SockAddr::v4(a.to_ne_bytes(), 0)),
-                    None => Err(Error::Gai(consts::EAI_NONAME)),
-                };
+                break DNS.found.get().map(|ip| from_ip(&ip, 0)).ok_or(Error::Gai(consts::EAI_NONAME));
             }
         }
         if now_ms().wrapping_sub(start) > DNS_TIMEOUT_MS {
@@ -1227,11 +1245,8 @@ pub fn resolve(
             });
             match numeric {
                 Some(a) if !h.is_empty() => a,
-                // lwIP's DNS client asks for IPv4 addresses only.
-                _ if v6 || hints.flags & consts::AI_NUMERICHOST != 0 || h.is_empty() => {
-                    return Err(Error::Gai(consts::EAI_NONAME))
-                }
-                _ => resolve_name(h)?,
+                _ if hints.flags & consts::AI_NUMERICHOST != 0 || h.is_empty() => return Err(Error::Gai(consts::EAI_NONAME)),
+                _ => resolve_name(h, hints.family)?,
             }
         }
     };

@@ -57,7 +57,8 @@ class BoardTest(unittest.TestCase):
         cls.udp_in = free_port()   # host -> guest UDP port 81
         cls.host_server = socket.create_server(("127.0.0.1", 0))
         cls.host_server.settimeout(TIMEOUT)
-        cls.vhost = VirtualHost(names={"board-test.example": "10.0.2.77", "vhost.test": VHOST_IP})
+        cls.vhost = VirtualHost(names={"board-test.example": "10.0.2.77", "vhost.test": VHOST_IP,
+                                       "six.test": "fd00::77"})
         cls.board = Board(
             self.firmware,
             hostfwd=["tcp:127.0.0.1:%d-:80" % cls.tcp_in, "udp:127.0.0.1:%d-:81" % cls.udp_in],
@@ -574,6 +575,10 @@ def gai_errno(*args):
 print(socket.getaddrinfo('::1', 80))
 print(socket.getaddrinfo(None, 7, socket.AF_INET6, 0, 0, socket.AI_PASSIVE)[0])
 print(gai_errno('::1', 80, socket.AF_INET), gai_errno('10.0.0.1', 80, socket.AF_INET6), gai_errno('1::2::3', 80))
+# through lwIP's DNS client: an AAAA-only name, an A-only name, each type asked for
+print(socket.getaddrinfo('six.test', 80, 0, socket.SOCK_STREAM), socket.getaddrinfo('board-test.example', 80, 0, socket.SOCK_STREAM))
+print(gai_errno('six.test', 80, socket.AF_INET), gai_errno('board-test.example', 80, socket.AF_INET6))
+print(socket.getaddrinfo('six.test', 81, socket.AF_INET6, socket.SOCK_DGRAM))
 l = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
 l.bind(socket.getaddrinfo('::1', 0)[0][-1])
 l.listen(1)
@@ -613,6 +618,9 @@ for x in (u, v, c4, s4, l4):
         self.assertEqual(out, "[(10, 1, 6, '', ('::1', 80, 0, 0)), (10, 2, 17, '', ('::1', 80, 0, 0))]\n"
                               "(10, 1, 6, '', ('::', 7, 0, 0))\n"
                               "True True True\n"
+                              "[(10, 1, 6, '', ('fd00::77', 80, 0, 0))] [(2, 1, 6, '', ('10.0.2.77', 80))]\n"
+                              "True True\n"
+                              "[(10, 2, 17, '', ('fd00::77', 81, 0, 0))]\n"
                               "tcp ::1 4 True True\nb'hello6'\nb'back'\nb''\n"
                               "udp b'dg' ::1 True\nv4 127.0.0.1 2\n")
 

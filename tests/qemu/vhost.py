@@ -37,7 +37,9 @@ def ip_header(proto, src, dst, payload_len):
 
 
 def dns_answer(query, names):
-    """A DNS response to `query` from the {name: ipv4} table (NXDOMAIN if absent)."""
+    """A DNS response to `query` from the {name: address} table: an A record
+    for IPv4 text, an AAAA record for IPv6 text, no answer for the other
+    type, NXDOMAIN for a name not in the table."""
     qid, flags, qd = struct.unpack("!HHH", query[:6])
     i, labels = 12, []
     while query[i]:
@@ -47,11 +49,13 @@ def dns_answer(query, names):
     question = query[12 : i + 5]
     name = ".".join(labels).lower()
     addr = names.get(name)
-    if addr is None or qtype != 1:
+    family, rtype = (socket.AF_INET6, 28) if addr is not None and ":" in addr else (socket.AF_INET, 1)
+    if addr is None or qtype != rtype:
         rcode, answers = (3 if addr is None else 0), b""
     else:
         rcode = 0
-        answers = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + socket.inet_aton(addr)
+        data = socket.inet_pton(family, addr)
+        answers = b"\xc0\x0c" + struct.pack("!HHIH", rtype, 1, 60, len(data)) + data
     header = struct.pack("!HHHHHH", qid, 0x8180 | rcode, 1, 1 if answers else 0, 0, 0)
     return header + question + answers
 
