@@ -36,6 +36,8 @@ LIBRARIES = [
      "9fac6cd254779e38242dc4977f49bc4bf06a2e73e497976d4dd8dd87684d85bd", "async_websocket_client"),
     ("micropython-umqtt.simple2", "micropython-umqtt.simple2-2.2.0.tar.gz",
      "48fd4da7701b95986293b06d343fbc564ebe7dfa82f5c8c09364c20df755f0e4", "umqtt.simple2"),
+    ("micropython-mdns", "micropython_mdns-1.8.0.tar.gz",
+     "ebdae77acebebf05a409074bc365f20de4ea40f9ebb19ed76904d3f3d4728866", "micropython-mdns"),
 ]
 
 
