@@ -84,6 +84,8 @@
 #define LWIP_IPV6_REASS                 0
 #define LWIP_NETIF_LOOPBACK             1
 #define LWIP_HAVE_LOOPIF                1
+// Multicast joins on the loopback interface, for the multicast tests.
+#define LWIP_LOOPIF_MULTICAST           1
 #define LWIP_LOOPBACK_MAX_PBUFS         0
 #define LWIP_NETIF_LOOPBACK_MULTITHREADING 1
 
