@@ -18,7 +18,7 @@ def probe(sender, receiver, tag, dest):
         print(tag, errno.errorcode[e.errno])
 
 
-def membership(family, any_address, group, dest, interface, level, join, leave, mreq):
+def membership(family, any_address, dest, interface, level, join, leave, mreq):
     r = socket.socket(family, socket.SOCK_DGRAM)
     r.bind((any_address, dest[1]))
     r.settimeout(0.3)
@@ -37,12 +37,12 @@ def membership(family, any_address, group, dest, interface, level, join, leave, 
 
 loopback4 = socket.inet_pton(socket.AF_INET, "127.0.0.1")
 group4 = socket.inet_pton(socket.AF_INET, "239.1.2.3")
-membership(socket.AF_INET, "0.0.0.0", "239.1.2.3", ("239.1.2.3", 5007), loopback4,
+membership(socket.AF_INET, "0.0.0.0", ("239.1.2.3", 5007), loopback4,
            socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.IP_DROP_MEMBERSHIP, group4 + loopback4)
 
 # the loopback interface is lwIP's interface 1
 group6 = socket.inet_pton(socket.AF_INET6, "ff1e::1234")
-membership(socket.AF_INET6, "::", "ff1e::1234", ("ff1e::1234", 5008, 0, 1), None,
+membership(socket.AF_INET6, "::", ("ff1e::1234", 5008, 0, 1), None,
            socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, socket.IPV6_LEAVE_GROUP, group6 + struct.pack("@I", 1))
 print("IPV6_MULTICAST_IF" in dir(socket), "IPV6_MULTICAST_HOPS" in dir(socket))
 
