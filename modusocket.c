@@ -19,6 +19,7 @@
 #include "py/runtime.h"
 #include "py/smallint.h"
 #include "py/stream.h"
+#include "py/unicode.h"
 
 #ifdef NO_QSTR
 // MicroPython's qstr pass runs before the Rust build has generated usocket.h:
@@ -83,9 +84,16 @@
 // the stack has handed over a connection (accept) or data (recvfrom),
 // nothing may fail, or a MemoryError would lose them.
 typedef struct {
-    mp_obj_tuple_t *tuple; // 4 items for AF_INET6, 2 otherwise; NULL: none
-    mp_obj_str_t *host;    // with room for the longest address text
+    mp_obj_tuple_t *tuple; // 4 items for AF_INET6, 2 otherwise; NULL for AF_UNIX
+    mp_obj_str_t *host;    // with room for the longest address text (AF_UNIX:
+                           // path); NULL: no room
 } addr_room_t;
+
+#if USOCKET_BACKEND_POSIX
+#define USOCKET_IS_UNIX(family) ((family) == USOCKET_AF_UNIX)
+#else
+#define USOCKET_IS_UNIX(family) (false)
+#endif
 
 // What only some sockets need. The address cache: the last destination
 // given as an (immutable) tuple, and the last source returned: a datagram
@@ -402,8 +410,21 @@ static uint16_t get_port(mp_obj_t o) {
 
 // Address tuple -> usocket_addr_t for a socket of this family and type.
 // Accepted: (host, port) for AF_INET; (host, port[, flowinfo[, scope_id]])
-// for AF_INET6; and raw sockaddr bytes, as older unix code passes them.
+// for AF_INET6; a path (str or bytes) for AF_UNIX; and raw sockaddr bytes,
+// as older unix code passes them. True when the same object will always
+// give the same address (it may be cached).
 static bool addr_from_obj(const usocket_t *sock, mp_obj_t o, usocket_addr_t *out) {
+    #if USOCKET_BACKEND_POSIX
+    if (sock->family == USOCKET_AF_UNIX) {
+        if (!mp_obj_is_str_or_bytes(o) && !mp_obj_is_type(o, &mp_type_bytearray)) {
+            mp_raise_TypeError(MP_ERROR_TEXT("AF_UNIX address must be a str or bytes path"));
+        }
+        mp_buffer_info_t path;
+        mp_get_buffer_raise(o, &path, MP_BUFFER_READ);
+        check(usocket_addr_from_unix(path.buf, path.len, out));
+        return mp_obj_is_str_or_bytes(o); // a bytearray can change
+    }
+    #endif
     if (mp_obj_is_type(o, &mp_type_bytes) || mp_obj_is_type(o, &mp_type_bytearray)) {
         mp_buffer_info_t raw;
         mp_get_buffer_raise(o, &raw, MP_BUFFER_READ);
@@ -443,14 +464,18 @@ static bool addr_from_obj(const usocket_t *sock, mp_obj_t o, usocket_addr_t *out
 // for MicroPython's str objects). Half the instructions of mp_obj_new_str
 // finding an interned qstr, a third of it making a new str. `o` has room
 // for `len` bytes of text after it, and they are written.
-static mp_obj_t ascii_str_at(mp_obj_str_t *o, size_t len) {
+static mp_obj_t str_at(mp_obj_str_t *o, size_t len, const mp_obj_type_t *type) {
     byte *data = (byte *)(o + 1);
     data[len] = '\0';
-    o->base.type = &mp_type_str;
+    o->base.type = type;
     o->len = len;
     o->hash = 0;
     o->data = data;
     return MP_OBJ_FROM_PTR(o);
+}
+
+static mp_obj_t ascii_str_at(mp_obj_str_t *o, size_t len) {
+    return str_at(o, len, &mp_type_str);
 }
 
 static mp_obj_t ascii_str(const uint8_t *text, size_t len) {
@@ -459,14 +484,48 @@ static mp_obj_t ascii_str(const uint8_t *text, size_t len) {
     return ascii_str_at(o, len);
 }
 
+#if USOCKET_BACKEND_POSIX
+#define ADDR_ROOM_MAX (MAX(USOCKET_ADDR_TEXT_MAX, sizeof(((usocket_addr_t *)0)->path)))
+#else
+#define ADDR_ROOM_MAX (USOCKET_ADDR_TEXT_MAX)
+#endif
+
 static void addr_room_new(addr_room_t *room, int32_t family) {
-    room->tuple = MP_OBJ_TO_PTR(mp_obj_new_tuple(family == USOCKET_AF_INET6 ? 4 : 2, NULL));
-    room->host = m_malloc(sizeof(mp_obj_str_t) + USOCKET_ADDR_TEXT_MAX + 1);
+    room->tuple = USOCKET_IS_UNIX(family) ? NULL
+        : MP_OBJ_TO_PTR(mp_obj_new_tuple(family == USOCKET_AF_INET6 ? 4 : 2, NULL));
+    room->host = m_malloc(sizeof(mp_obj_str_t) + (USOCKET_IS_UNIX(family) ? ADDR_ROOM_MAX : USOCKET_ADDR_TEXT_MAX) + 1);
 }
 
-// usocket_addr_t -> (host, port) or (host, port, flowinfo, scope_id), in the
-// room made for it; allocates nothing (the host text shrinks in place).
+#if USOCKET_BACKEND_POSIX
+// An AF_UNIX address, as CPython gives it: a file name as a str (bytes if
+// it is not UTF-8), an abstract name (a NUL first) as bytes, an unnamed
+// socket as ''. In the room; allocates nothing.
+static mp_obj_t unix_path_fill(mp_obj_str_t *o, const usocket_addr_t *a) {
+    size_t len = a->path_len;
+    memcpy(o + 1, a->path, len);
+    o = (mp_obj_str_t *)m_renew(byte, o, sizeof(mp_obj_str_t) + ADDR_ROOM_MAX + 1, sizeof(mp_obj_str_t) + len + 1);
+    bool text = len == 0 || a->path[0] != 0;
+    #if MICROPY_PY_BUILTINS_STR_UNICODE_CHECK
+    text = text && utf8_check(a->path, len);
+    #endif
+    return str_at(o, len, text ? &mp_type_str : &mp_type_bytes);
+}
+#endif
+
+// usocket_addr_t -> (host, port) or (host, port, flowinfo, scope_id) (or an
+// AF_UNIX path), in the room made for it; allocates nothing (the host text
+// shrinks in place). None for no address (a datagram from an unnamed
+// AF_UNIX socket), or one that does not fit the room (cannot happen: a
+// socket's addresses are of its family).
 static mp_obj_t addr_room_fill(addr_room_t *room, const usocket_addr_t *a) {
+    if (a->family == 0 || USOCKET_IS_UNIX(a->family) != (room->tuple == NULL)) {
+        return mp_const_none;
+    }
+    #if USOCKET_BACKEND_POSIX
+    if (room->tuple == NULL) {
+        return unix_path_fill(room->host, a);
+    }
+    #endif
     mp_obj_str_t *o = room->host;
     size_t len = usocket_addr_format(a, (uint8_t *)(o + 1));
     o = (mp_obj_str_t *)m_renew(byte, o, sizeof(mp_obj_str_t) + USOCKET_ADDR_TEXT_MAX + 1, sizeof(mp_obj_str_t) + len + 1);
@@ -567,14 +626,14 @@ typedef struct {
 
 static void recv_source_new(socket_obj_t *self, recv_source_t *src) {
     socket_extra_t *cache = socket_extra(self);
-    src->room.tuple = NULL;
+    src->room.host = NULL;
     if (cache != NULL) {
         CACHE_LOCK(state, cache);
         src->room = cache->spare; // taken: another thread's call cannot fill it too
-        cache->spare.tuple = NULL;
+        cache->spare.host = NULL;
         CACHE_UNLOCK(state, cache);
     }
-    if (src->room.tuple == NULL) {
+    if (src->room.host == NULL) {
         addr_room_new(&src->room, self->sock.family);
     }
     src->result = MP_OBJ_TO_PTR(mp_obj_new_tuple(2, NULL));
@@ -741,7 +800,8 @@ static void socket_print(const mp_print_t *print, mp_obj_t self_in, mp_print_kin
     (void)kind;
     usocket_t *sock = get_sock(self_in);
     const char *family = sock->family == USOCKET_AF_INET ? "AF_INET"
-        : sock->family == USOCKET_AF_INET6 ? "AF_INET6" : "AF_?";
+        : sock->family == USOCKET_AF_INET6 ? "AF_INET6"
+        : USOCKET_IS_UNIX(sock->family) ? "AF_UNIX" : "AF_?";
     const char *type = sock->sock_type == USOCKET_SOCK_STREAM ? "SOCK_STREAM"
         : sock->sock_type == USOCKET_SOCK_DGRAM ? "SOCK_DGRAM" : "SOCK_?";
     mp_printf(print, "<socket fd=%d %s %s proto=%d timeout=", (int)usocket_fileno(sock),

@@ -300,6 +300,16 @@ pub unsafe extern "C" fn usocket_addr_from_raw(buf: *const u8, len: usize, out: 
     unit(sys::sockaddr_from_raw(unsafe { bytes(buf, len) }).map(|a| unsafe { *out = a }))
 }
 
+/// An AF_UNIX socket's address from the bytes of a str or bytes object: a
+/// path (a leading NUL: Linux's abstract namespace), or raw `struct
+/// sockaddr_un` bytes. ENAMETOOLONG when it does not fit `sun_path`.
+#[cfg(usocket_backend = "posix")]
+#[no_mangle]
+pub unsafe extern "C" fn usocket_addr_from_unix(buf: *const u8, len: usize, out: *mut SockAddr) -> isize {
+    // SAFETY: see `bytes`; out is writable.
+    unit(sys::unix_addr(unsafe { bytes(buf, len) }).map(|a| unsafe { *out = a }))
+}
+
 /// Writes the host part of `addr` as text (no NUL) into `out`, which holds
 /// `USOCKET_ADDR_TEXT_MAX` bytes; returns the length.
 #[no_mangle]

@@ -17,10 +17,12 @@ pub use crate::sys::ip_text::parse_ipv6;
 #[cfg(not(all(usocket_backend = "posix", not(any(test, fuzzing)))))]
 pub use crate::ip_text::parse_ipv6;
 
-/// An IPv4 or IPv6 socket address, family-tagged with the platform's `AF_*`.
+/// A socket address, family-tagged with the platform's `AF_*`.
 ///
 /// Invariant: `family` is `AF_INET` (only `addr[..4]` is used, `flowinfo` and
-/// `scope_id` are 0) or `AF_INET6`. Port and flowinfo are in host byte order.
+/// `scope_id` are 0), `AF_INET6`, `AF_UNIX` (posix backend only: `path`, and
+/// nothing else, is used) or 0: no address (a datagram from an unnamed
+/// sender). Port and flowinfo are in host byte order.
 #[repr(C)]
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct SockAddr {
@@ -29,7 +31,19 @@ pub struct SockAddr {
     pub flowinfo: u32,
     pub scope_id: u32,
     pub addr: [u8; 16],
+    /// AF_UNIX: the length of `path`.
+    #[cfg(usocket_backend = "posix")]
+    pub path_len: u8,
+    /// AF_UNIX: the address as `sun_path` holds it, without a terminating
+    /// NUL: a file name, an abstract name (Linux: a NUL, then the name), or
+    /// nothing (an unnamed socket).
+    #[cfg(usocket_backend = "posix")]
+    pub path: [u8; UNIX_PATH_MAX],
 }
+
+/// The size of `sun_path` (Linux).
+#[cfg(usocket_backend = "posix")]
+pub const UNIX_PATH_MAX: usize = 108;
 
 /// Whether the stack has IPv6. Without it (lwIP built IPv4-only) IPv6 text is
 /// not parsed or written at all, which keeps that code out of small images.
@@ -57,17 +71,55 @@ pub(crate) const ADDR_TEXT_MAX: usize = 46;
 
 impl SockAddr {
     pub const fn zeroed() -> SockAddr {
-        SockAddr { family: 0, port: 0, flowinfo: 0, scope_id: 0, addr: [0; 16] }
+        SockAddr {
+            family: 0,
+            port: 0,
+            flowinfo: 0,
+            scope_id: 0,
+            addr: [0; 16],
+            #[cfg(usocket_backend = "posix")]
+            path_len: 0,
+            #[cfg(usocket_backend = "posix")]
+            path: [0; UNIX_PATH_MAX],
+        }
     }
 
     pub fn v4(ip: [u8; 4], port: u16) -> SockAddr {
-        let mut addr = [0; 16];
-        addr[..4].copy_from_slice(&ip);
-        SockAddr { family: AF_INET, port, flowinfo: 0, scope_id: 0, addr }
+        let mut a = SockAddr { family: AF_INET, port, ..SockAddr::zeroed() };
+        a.addr[..4].copy_from_slice(&ip);
+        a
     }
 
     pub fn v6(ip: [u8; 16], port: u16, flowinfo: u32, scope_id: u32) -> SockAddr {
-        SockAddr { family: AF_INET6, port, flowinfo, scope_id, addr: ip }
+        SockAddr { family: AF_INET6, port, flowinfo, scope_id, addr: ip, ..SockAddr::zeroed() }
+    }
+
+    /// An AF_UNIX address: `path` as `sun_path` holds it (see the field).
+    /// A file name must leave room for its NUL, an abstract name need not
+    /// (as in CPython); longer is ENAMETOOLONG.
+    #[cfg(usocket_backend = "posix")]
+    pub fn unix(path: &[u8]) -> Result<SockAddr> {
+        let abstract_name = path.first() == Some(&0);
+        if path.len() > UNIX_PATH_MAX || (!abstract_name && path.len() == UNIX_PATH_MAX) {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        Ok(SockAddr::unix_as_given(path))
+    }
+
+    /// An AF_UNIX address's path (its length clamped: C hands these in).
+    #[cfg(usocket_backend = "posix")]
+    pub fn unix_path(&self) -> &[u8] {
+        &self.path[..(self.path_len as usize).min(UNIX_PATH_MAX)]
+    }
+
+    /// An AF_UNIX address as the kernel wrote it: a file name may fill all of
+    /// `sun_path` (bound so by another program). Longer is cut.
+    #[cfg(usocket_backend = "posix")]
+    pub fn unix_as_given(path: &[u8]) -> SockAddr {
+        let n = path.len().min(UNIX_PATH_MAX);
+        let mut a = SockAddr { family: crate::consts::AF_UNIX, path_len: n as u8, ..SockAddr::zeroed() };
+        a.path[..n].copy_from_slice(&path[..n]);
+        a
     }
 
     pub fn ipv4(&self) -> [u8; 4] {
@@ -159,6 +211,28 @@ mod tests {
         assert!(SockAddr::from_numeric_host(AF_INET, b"localhost", 1, 0, 0).is_none());
         assert!(SockAddr::from_numeric_host(AF_INET, b"::1", 1, 0, 0).is_none());
         assert!(SockAddr::from_numeric_host(AF_INET6, b"1.2.3.4", 1, 0, 0).is_none());
+    }
+
+    #[test]
+    fn unix_paths() {
+        let a = SockAddr::unix(b"/run/x.sock").unwrap();
+        assert_eq!((a.family, a.unix_path()), (crate::consts::AF_UNIX, &b"/run/x.sock"[..]));
+        // a file name needs room for its NUL; an abstract name does not
+        assert!(SockAddr::unix(&[b'x'; 107]).is_ok());
+        assert_eq!(SockAddr::unix(&[b'x'; 108]), Err(Errno::ENAMETOOLONG));
+        let mut abs = [b'x'; 108];
+        abs[0] = 0;
+        assert_eq!(SockAddr::unix(&abs).unwrap().unix_path().len(), 108);
+        assert_eq!(SockAddr::unix(&[0; 109]), Err(Errno::ENAMETOOLONG));
+        // unnamed
+        assert_eq!(SockAddr::unix(b"").unwrap().unix_path(), b"");
+        // a length handed in from C never reads past the path
+        let mut bad = SockAddr::unix(b"a").unwrap();
+        bad.path_len = 255;
+        assert_eq!(bad.unix_path().len(), UNIX_PATH_MAX);
+        // IPv4 and IPv6 addresses leave the path zero, so equal addresses
+        // compare equal byte for byte (the shim's address cache does)
+        assert_eq!(SockAddr::v4([1, 2, 3, 4], 5).path, [0; UNIX_PATH_MAX]);
     }
 
     #[test]

@@ -19,6 +19,10 @@ USOCKET_CONST(AF_INET)
 #if USOCKET_CONST_ALL || defined(AF_INET6)
 USOCKET_CONST(AF_INET6)
 #endif
+// (offered on the posix backend only: see build.rs)
+#if USOCKET_CONST_ALL || defined(AF_UNIX)
+USOCKET_CONST(AF_UNIX)
+#endif
 #if USOCKET_CONST_ALL || defined(SOCK_STREAM)
 USOCKET_CONST(SOCK_STREAM)
 #endif

@@ -39,6 +39,12 @@ errnos! {
 }
 
 impl Errno {
+    /// An AF_UNIX path too long for `sun_path`. MicroPython has no name for
+    /// it; AF_UNIX exists only on the posix backend, whose errno is the C
+    /// library's.
+    #[cfg(usocket_backend = "posix")]
+    pub const ENAMETOOLONG: Errno = Errno(libc::ENAMETOOLONG);
+
     /// Wraps a value that is already the port's errno (e.g. from a posix libc
     /// on a port that uses the system's errno).
     pub const fn from_raw(v: i32) -> Errno {

@@ -3,14 +3,15 @@
 //! must parse exactly when std's does, format back to text that parses to the
 //! same bytes, and never panic; and they must agree with the C library's
 //! inet_pton / inet_ntop, which the posix firmware uses in their place. Raw
-//! sockaddr bytes must decode to exactly the fields they hold, or be refused.
+//! sockaddr bytes must decode to exactly the fields they hold, or be refused,
+//! and AF_UNIX paths must fit `sun_path`.
 #![no_main]
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use libfuzzer_sys::fuzz_target;
 use usocket::addr::{self, SockAddr};
-use usocket::consts::{AF_INET, AF_INET6};
+use usocket::consts::{AF_INET, AF_INET6, AF_UNIX};
 use usocket::sys::ip_text as libc_text;
 
 // The core calls these MicroPython hooks; there is no MicroPython here.
@@ -68,12 +69,30 @@ fuzz_target!(|data: &[u8]| {
     let _ = SockAddr::from_numeric_host(AF_INET6, data, 80, 1, 2);
     let _ = addr::looks_numeric(data);
 
+    // An AF_UNIX socket's address: a path, or raw sockaddr_un bytes; never
+    // longer than sun_path.
+    if let Ok(a) = usocket::sys::unix_addr(data) {
+        assert_eq!(a.family, AF_UNIX);
+        assert!(a.unix_path().len() <= addr::UNIX_PATH_MAX);
+    }
+
     // Raw struct sockaddr bytes (as old unix code passes them): whatever
     // decodes must be what the bytes say, field by field.
     if let Ok(a) = usocket::sys::sockaddr_from_raw(data) {
         let family = i32::from(u16::from_ne_bytes([data[0], data[1]]));
+        assert_eq!(a.family, family);
+        if family == AF_UNIX {
+            // sun_path: a file name up to its first NUL, an abstract name whole
+            let path = &data[2..];
+            let name = match path.iter().position(|&b| b == 0) {
+                Some(end) if end > 0 => &path[..end],
+                _ => path,
+            };
+            assert_eq!(a.unix_path(), name);
+            return;
+        }
         let port = u16::from_be_bytes([data[2], data[3]]);
-        assert_eq!((a.family, a.port), (family, port));
+        assert_eq!(a.port, port);
         if family == AF_INET {
             assert_eq!(a.ipv4(), data[4..8]);
         } else {

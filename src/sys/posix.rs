@@ -200,13 +200,21 @@ pub fn set_nonblocking(st: &State, on: bool) -> Result<()> {
     syscall!(c::set_nonblocking(st.fd, on)).map(drop)
 }
 
-/// A sockaddr_in / sockaddr_in6 built from a SockAddr.
+/// A sockaddr_in / sockaddr_in6 (/ sockaddr_un) built from a SockAddr.
 #[repr(C)]
 union RawAddr {
     v4: c::sockaddr_in,
     v6: c::sockaddr_in6,
+    #[cfg(usocket_backend = "posix")]
+    un: c::sockaddr_un,
     storage: c::sockaddr_storage,
 }
+
+/// Where `sun_path` starts in a sockaddr_un: after the 16-bit family.
+#[cfg(usocket_backend = "posix")]
+const SUN_PATH_AT: usize = 2;
+#[cfg(usocket_backend = "posix")]
+const _: () = assert!(size_of::<c::sockaddr_un>() == SUN_PATH_AT + crate::addr::UNIX_PATH_MAX);
 
 impl RawAddr {
     fn new() -> RawAddr {
@@ -216,6 +224,20 @@ impl RawAddr {
 
     fn from(a: &SockAddr) -> (RawAddr, c::socklen_t) {
         let mut raw = RawAddr::new();
+        // As CPython passes it: the name without a NUL (the kernel ends a
+        // file name itself); an empty one is just the family (bind: the
+        // kernel picks an abstract name).
+        #[cfg(usocket_backend = "posix")]
+        if a.family == consts::AF_UNIX {
+            let path = a.unix_path();
+            // SAFETY: plain integers written into the zeroed union's
+            // sockaddr_un; path is at most sun_path's size (unix_path).
+            unsafe {
+                raw.un.sun_family = consts::AF_UNIX as libc::sa_family_t;
+                core::ptr::copy_nonoverlapping(path.as_ptr(), raw.un.sun_path.as_mut_ptr().cast::<u8>(), path.len());
+            }
+            return (raw, (SUN_PATH_AT + path.len()) as c::socklen_t);
+        }
         if a.family == AF_INET {
             raw.v4 = c::v4(AF_INET, a.port.to_be(), a.ipv4());
             (raw, size_of::<c::sockaddr_in>() as c::socklen_t)
@@ -233,10 +255,13 @@ impl RawAddr {
         (self as *mut RawAddr).cast()
     }
 
-    /// Decodes what the kernel wrote; unknown families give EAFNOSUPPORT.
+    /// Decodes what the kernel wrote (`len` bytes of it); unknown families,
+    /// and no address at all, give EAFNOSUPPORT.
     // Out of line: five callers.
     #[inline(never)]
-    fn to_sockaddr(&self) -> Result<SockAddr> {
+    fn to_sockaddr(&self, len: c::socklen_t) -> Result<SockAddr> {
+        #[cfg(not(usocket_backend = "posix"))]
+        let _ = len; // only AF_UNIX names need it
         // SAFETY: every variant starts with the family field, and the union
         // is fully initialised (zeroed, then written by the kernel).
         unsafe {
@@ -251,6 +276,13 @@ impl RawAddr {
                     u32::from_be(self.v6.sin6_flowinfo),
                     self.v6.sin6_scope_id,
                 )),
+                #[cfg(usocket_backend = "posix")]
+                consts::AF_UNIX => {
+                    // (sun_path is c_char: the same bytes, read as u8.)
+                    let path = &*(core::ptr::addr_of!(self.un.sun_path) as *const [u8; crate::addr::UNIX_PATH_MAX]);
+                    let n = (len as usize).saturating_sub(SUN_PATH_AT).min(path.len());
+                    Ok(SockAddr::unix_as_given(unix_name(&path[..n])))
+                }
                 _ => Err(Errno::EAFNOSUPPORT),
             }
         }
@@ -281,7 +313,33 @@ pub fn sockaddr_from_raw(bytes: &[u8]) -> Result<SockAddr> {
             Ok(SockAddr::v6(ip, port, u32::from_be_bytes(word(4)), u32::from_ne_bytes(word(24))))
         }
         AF_INET | AF_INET6 => Err(Errno::EINVAL),
+        #[cfg(usocket_backend = "posix")]
+        consts::AF_UNIX => SockAddr::unix(unix_name(&bytes[SUN_PATH_AT..])),
         _ => Err(Errno::EAFNOSUPPORT),
+    }
+}
+
+/// A file name ends at its first NUL (the kernel may count one, and raw
+/// sockaddr bytes may be padded with them); an abstract name, which starts
+/// with a NUL, is all of its bytes.
+#[cfg(usocket_backend = "posix")]
+fn unix_name(path: &[u8]) -> &[u8] {
+    match path.iter().position(|&b| b == 0) {
+        Some(end) if end > 0 => &path[..end],
+        _ => path,
+    }
+}
+
+/// An AF_UNIX socket's address given as bytes: a path (a file name, or an
+/// abstract name after a NUL), or a raw `struct sockaddr_un` as MicroPython's
+/// unix module took it, told apart by its leading AF_UNIX family (no real
+/// path starts with byte 1).
+#[cfg(usocket_backend = "posix")]
+pub fn unix_addr(bytes: &[u8]) -> Result<SockAddr> {
+    if bytes.len() >= SUN_PATH_AT && bytes[..SUN_PATH_AT] == (consts::AF_UNIX as u16).to_ne_bytes() {
+        sockaddr_from_raw(bytes)
+    } else {
+        SockAddr::unix(bytes)
     }
 }
 
@@ -305,7 +363,7 @@ fn provider_sockaddr(bytes: &[u8]) -> Result<SockAddr> {
     if bytes.len() < min {
         return Err(Errno::EINVAL);
     }
-    raw.to_sockaddr()
+    raw.to_sockaddr(bytes.len() as c::socklen_t)
 }
 
 pub fn bind(st: &State, addr: &SockAddr) -> Result<()> {
@@ -341,7 +399,7 @@ pub fn accept(st: &State, peer: &mut SockAddr) -> Result<State> {
         r => r?,
     };
     let new = born(State::new(fd, lwip::accepted(st)))?;
-    *peer = lwip::seen_as(st, raw.to_sockaddr().unwrap_or(SockAddr::zeroed()));
+    *peer = lwip::seen_as(st, raw.to_sockaddr(len).unwrap_or(SockAddr::zeroed()));
     Ok(new)
 }
 
@@ -414,7 +472,8 @@ pub fn recvfrom(st: &State, buf: &mut [u8], flags: i32, from: &mut SockAddr) -> 
     });
     let n = lwip::after_recv(st, n)?;
     // A connected TCP socket reports no source address: use the peer's.
-    *from = match raw.to_sockaddr() {
+    // (None at all, family 0, for a datagram from an unnamed AF_UNIX socket.)
+    *from = match raw.to_sockaddr(len) {
         Ok(a) => lwip::seen_as(st, a),
         Err(_) => name(st, true).unwrap_or(SockAddr::zeroed()),
     };
@@ -455,7 +514,7 @@ pub fn name(st: &State, peer: bool) -> Result<SockAddr> {
     } else {
         syscall!(c::getsockname(st.fd, raw.mut_ptr(), &mut len))?;
     }
-    raw.to_sockaddr().map(|a| lwip::seen_as(st, a))
+    raw.to_sockaddr(len).map(|a| lwip::seen_as(st, a))
 }
 
 // poll() bits as the provider defines them (build.rs).
@@ -977,5 +1036,43 @@ mod lwip {
             n += 1;
         }
         n
+    }
+}
+
+#[cfg(all(test, usocket_backend = "posix"))]
+mod tests {
+    use super::*;
+
+    fn raw_un(path: &[u8]) -> std::vec::Vec<u8> {
+        let mut v = std::vec::Vec::from((consts::AF_UNIX as u16).to_ne_bytes());
+        v.extend_from_slice(path);
+        v
+    }
+
+    #[test]
+    fn unix_addresses_from_bytes() {
+        // a path, or raw sockaddr_un bytes (NUL padding dropped)
+        assert_eq!(unix_addr(b"/tmp/s").unwrap().unix_path(), b"/tmp/s");
+        assert_eq!(unix_addr(&raw_un(b"/tmp/s\0\0\0\0")).unwrap().unix_path(), b"/tmp/s");
+        // abstract names keep every byte, NULs included
+        assert_eq!(unix_addr(b"\0ab\0").unwrap().unix_path(), b"\0ab\0");
+        assert_eq!(unix_addr(&raw_un(b"\0ab")).unwrap().unix_path(), b"\0ab");
+        assert_eq!(unix_addr(&raw_un(b"")).unwrap().unix_path(), b"");
+        assert_eq!(unix_addr(&[b'x'; 200]), Err(Errno::ENAMETOOLONG));
+    }
+
+    #[test]
+    fn unix_addresses_round_trip_through_the_kernel_layout() {
+        for path in [&b"/tmp/s"[..], b"\0abstract", b""] {
+            let a = SockAddr::unix(path).unwrap();
+            let (raw, len) = RawAddr::from(&a);
+            assert_eq!(len as usize, SUN_PATH_AT + path.len());
+            assert_eq!(raw.to_sockaddr(len), Ok(a));
+        }
+        // the kernel counts a file name's NUL
+        let (raw, len) = RawAddr::from(&SockAddr::unix(b"/tmp/s").unwrap());
+        assert_eq!(raw.to_sockaddr(len + 1).unwrap().unix_path(), b"/tmp/s");
+        // no address at all (a datagram from an unnamed socket)
+        assert_eq!(RawAddr::new().to_sockaddr(0), Err(Errno::EAFNOSUPPORT));
     }
 }

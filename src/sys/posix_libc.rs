@@ -5,7 +5,7 @@
 pub use libc::{
     accept, accept4, addrinfo, bind, c_char, c_int, c_short, close, connect, freeaddrinfo, getaddrinfo, getpeername,
     getsockname, getsockopt, listen, pollfd, recv, recvfrom, send, sendto, setsockopt, shutdown, sockaddr,
-    sockaddr_in, sockaddr_in6, sockaddr_storage, socket, socklen_t, AF_UNSPEC, SHUT_RDWR,
+    sockaddr_in, sockaddr_in6, sockaddr_storage, sockaddr_un, socket, socklen_t, AF_UNSPEC, SHUT_RDWR,
 };
 
 /// What the descriptor numbers are: the kernel's, so `select.poll` may poll

@@ -26,6 +26,6 @@ c6 = socket.socket(socket.AF_INET6)
 c6.connect(raw6)
 print(l6.accept()[1][0])
 expect("truncated v6", socket.socket(socket.AF_INET6).connect, raw6[:20])
-expect("unknown family", c6.connect, struct.pack("<H", 1) + bytes(14))
+expect("unknown family", c6.connect, struct.pack("<H", 99) + bytes(14))
 for x in (c, c2, s, l, c6, l6):
     x.close()

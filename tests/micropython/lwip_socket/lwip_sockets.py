@@ -83,3 +83,11 @@ try:
     socket.getaddrinfo("no-such-host.invalid", 80)
 except OSError as e:
     print("unknown name", e.errno < 0, isinstance(e.args[1], str))
+
+# lwIP has no AF_UNIX: the module does not offer it, and family 1 is refused.
+print("AF_UNIX", hasattr(socket, "AF_UNIX"))
+try:
+    socket.socket(1, socket.SOCK_STREAM)
+    print("AF_UNIX opened")
+except OSError as e:
+    print("family 1", e.errno == 97)  # EAFNOSUPPORT

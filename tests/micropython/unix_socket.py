@@ -1,0 +1,127 @@
+# AF_UNIX sockets (unix port): addresses are paths, as in CPython. A file
+# name is a str (bytes when it is not UTF-8), an abstract name (a leading
+# NUL, Linux) is bytes, an unnamed socket is '', and a datagram from an
+# unnamed socket has no address (None). Raw `struct sockaddr_un` bytes, as
+# MicroPython's own unix module took them, still work.
+import os
+import random
+import select
+import struct
+from _helpers import socket, expect, ename
+
+tag = "%08x" % random.getrandbits(30)
+DIR = "/tmp/usocket-unix-" + tag
+os.mkdir(DIR)
+path = DIR + "/stream"
+
+print(socket.AF_UNIX)
+
+# Stream: a file name, both ends.
+l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+print(repr(l).replace(str(l.fileno()), "N"))
+print("unbound", repr(l.getsockname()))
+l.bind(path)
+print("bound", l.getsockname() == path, type(l.getsockname()).__name__)
+l.listen()
+c = socket.socket(socket.AF_UNIX)
+c.connect(path)
+s, peer = l.accept()
+print("peer", repr(peer), c.getpeername() == path, s.getsockname() == path, repr(s.getpeername()))
+c.sendall(b"line one\nline two\n")
+f = s.makefile("rb")
+print(f.readline(), f.read(9))
+s.send(b"back")
+data, addr = c.recvfrom(16)  # a connected stream: the peer's address
+print(data, addr == path)
+c.close()
+print(s.recv(10))  # the peer closed
+s.close()
+
+# Errors: the right errno, a clear TypeError.
+expect("bind again", socket.socket(socket.AF_UNIX).bind, path)
+expect("no such file", socket.socket(socket.AF_UNIX).connect, DIR + "/none")
+expect("file name of 108", socket.socket(socket.AF_UNIX).connect, "x" * 108)
+expect("abstract name of 109", socket.socket(socket.AF_UNIX).connect, b"\0" + b"x" * 108)
+expect("tuple", socket.socket(socket.AF_UNIX).connect, ("localhost", 80))
+expect("int", socket.socket(socket.AF_UNIX).bind, 5)
+expect("str on AF_INET", socket.socket().connect, path)
+
+# A timeout applies as on any socket.
+l.settimeout(0.05)
+expect("accept timeout", l.accept)
+l.setblocking(False)
+expect("accept non-blocking", l.accept)
+
+# Raw sockaddr_un bytes (family, path, NUL padding), as the C module took them.
+r = socket.socket(socket.AF_UNIX)
+r.connect(struct.pack("H", socket.AF_UNIX) + path.encode() + bytes(20))
+l.setblocking(True)
+print("raw", l.accept()[1] == "", r.getpeername() == path)
+r.close()
+l.close()
+
+# The longest names that fit: 107 bytes and a NUL, and an abstract 108.
+long_name = DIR + "/" + "n" * (107 - len(DIR) - 1)
+u = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+u.bind(long_name)
+print("107", len(u.getsockname()), u.getsockname() == long_name)
+u.close()
+os.remove(long_name)
+u = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+u.bind(b"\0" + tag.encode() + b"x" * (107 - len(tag)))
+print("abstract 108", len(u.getsockname()), u.getsockname()[:1])
+u.close()
+
+# Datagrams in the abstract namespace: bytes addresses.
+server_name = b"\0usocket-" + tag.encode()
+d = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+d.bind(server_name)
+print("abstract", d.getsockname() == server_name, type(d.getsockname()).__name__)
+e = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+e.sendto(b"from unnamed", server_name)
+print(d.recvfrom(64))
+e.bind("")  # the kernel picks an abstract name
+auto = e.getsockname()
+print("autobind", type(auto).__name__, auto[:1], len(auto))
+for i in range(3):
+    e.sendto(b"n%d" % i, server_name)
+    data, sender = d.recvfrom(64)
+    print(data, sender == auto)
+d.sendto(b"reply", auto)
+print(e.recv(16))
+# recvfrom_into, and poll readiness
+p = select.poll()
+p.register(d, select.POLLIN)
+print("idle", p.poll(0))
+e.sendto(b"12345", bytearray(server_name))  # a bytearray path works too
+print("ready", p.poll(1000)[0][1] == select.POLLIN)
+buf = bytearray(8)
+n, sender = d.recvfrom_into(buf)
+print(n, bytes(buf[:n]), sender == auto)
+d.close()
+e.close()
+
+# A file name that is not UTF-8 comes back as bytes.
+raw_name = DIR.encode() + b"/\xff\xfe"
+w = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+w.bind(raw_name)
+print("not UTF-8", w.getsockname() == raw_name)
+w.close()
+os.remove(raw_name)
+
+# A datagram pair over file names, str on both sides.
+a = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+a.bind(DIR + "/a")
+b = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+b.bind(DIR + "/b")
+b.connect(DIR + "/a")
+b.send(b"connected")
+print(a.recvfrom(32)[1] == DIR + "/b")
+b.settimeout(0.05)
+expect("recv timeout", b.recv, 4)
+a.close()
+b.close()
+
+for name in ("stream", "a", "b"):
+    os.remove(DIR + "/" + name)
+os.rmdir(DIR)
