@@ -741,26 +741,26 @@ static socket_obj_t *socket_new(void) {
 
 static mp_obj_t socket_open(int32_t family, int32_t sock_type, int32_t proto);
 
+// Family, type and proto given positionally (at most 3), over the defaults
+// in `v`.
+static void get_family_type_proto(size_t n_args, const mp_obj_t *args, int32_t v[3]) {
+    for (size_t i = 0; i < n_args; ++i) {
+        v[i] = get_int32(args[i]);
+    }
+}
+
 // socket(family=AF_INET, type=SOCK_STREAM, proto=0). `af` is accepted as a
 // keyword too, as MicroPython's documentation names it. proto 0 lets the
 // stack pick the protocol of the type (TCP for streams, UDP for datagrams).
 static mp_obj_t socket_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *args) {
     (void)type;
-    int32_t family = USOCKET_AF_INET, sock_type = USOCKET_SOCK_STREAM, proto = 0;
     if (n_kw == 0 && n_args <= 3) {
         // The common case, positional arguments only: no keyword parsing.
-        mp_arg_check_num(n_args, n_kw, 0, 3, false);
-        if (n_args > 0) {
-            family = get_int32(args[0]);
-        }
-        if (n_args > 1) {
-            sock_type = get_int32(args[1]);
-        }
-        if (n_args > 2) {
-            proto = get_int32(args[2]);
-        }
-        return socket_open(family, sock_type, proto);
+        int32_t v[3] = { USOCKET_AF_INET, USOCKET_SOCK_STREAM, 0 };
+        get_family_type_proto(n_args, args, v);
+        return socket_open(v[0], v[1], v[2]);
     }
+    int32_t family = USOCKET_AF_INET, sock_type = USOCKET_SOCK_STREAM, proto = 0;
     enum { ARG_family, ARG_type, ARG_proto, ARG_af };
     static const mp_arg_t allowed[] = {
         { MP_QSTR_family, MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
@@ -783,13 +783,20 @@ static mp_obj_t socket_make_new(const mp_obj_type_t *type, size_t n_args, size_t
     return socket_open(family, sock_type, proto);
 }
 
+// Out of sockets: some may belong to objects nobody references any more;
+// their finalisers give them back.
+static bool out_of_sockets(mp_int_t status) {
+    if (status == -MP_ENOMEM || status == -MP_EMFILE || status == -MP_ENFILE) {
+        gc_collect();
+        return true;
+    }
+    return false;
+}
+
 static mp_obj_t socket_open(int32_t family, int32_t sock_type, int32_t proto) {
     socket_obj_t *o = socket_new();
     mp_int_t status = USOCKET_DEFERRED(usocket_open(&o->sock, family, sock_type, proto));
-    if (status == -MP_ENOMEM || status == -MP_EMFILE || status == -MP_ENFILE) {
-        // Out of sockets: some may belong to objects nobody references any
-        // more; their finalisers give them back.
-        gc_collect();
+    if (out_of_sockets(status)) {
         status = USOCKET_DEFERRED(usocket_open(&o->sock, family, sock_type, proto));
     }
     check(status);
@@ -1440,6 +1447,26 @@ static mp_obj_t mod_inet_ntop(mp_obj_t family_in, mp_obj_t packed_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(mod_inet_ntop_obj, mod_inet_ntop);
 
+#if USOCKET_BACKEND_POSIX
+// socketpair([family[, type[, proto]]]) -> (socket, socket), connected to
+// each other; AF_UNIX and SOCK_STREAM by default, as in CPython. Both
+// objects exist before the kernel makes the sockets, so nothing can leak.
+static mp_obj_t mod_socketpair(size_t n_args, const mp_obj_t *args) {
+    int32_t v[3] = { USOCKET_AF_UNIX, USOCKET_SOCK_STREAM, 0 };
+    get_family_type_proto(n_args, args, v);
+    mp_obj_t pair[2] = { MP_OBJ_FROM_PTR(socket_new()), MP_OBJ_FROM_PTR(socket_new()) };
+    mp_obj_t result = mp_obj_new_tuple(2, pair);
+    usocket_t *a = get_sock(pair[0]), *b = get_sock(pair[1]);
+    mp_int_t status = USOCKET_DEFERRED(usocket_socketpair(a, b, v[0], v[1], v[2]));
+    if (out_of_sockets(status)) {
+        status = USOCKET_DEFERRED(usocket_socketpair(a, b, v[0], v[1], v[2]));
+    }
+    check(status);
+    return result;
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_socketpair_obj, 0, 3, mod_socketpair);
+#endif
+
 #define USOCKET_CONSTANT_ENTRY(name, value) { MP_ROM_QSTR(MP_QSTR_##name), MP_ROM_INT(value) },
 
 static const mp_rom_map_elem_t usocket_module_globals_table[] = {
@@ -1452,6 +1479,11 @@ static const mp_rom_map_elem_t usocket_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_getaddrinfo), MP_ROM_PTR(&mod_getaddrinfo_obj) },
     { MP_ROM_QSTR(MP_QSTR_inet_pton), MP_ROM_PTR(&mod_inet_pton_obj) },
     { MP_ROM_QSTR(MP_QSTR_inet_ntop), MP_ROM_PTR(&mod_inet_ntop_obj) },
+    // (the qstr pass runs before the backend is known: lwIP's socket
+    // layer gets an unused qstr, the raw API none)
+    #if USOCKET_BACKEND_POSIX || (defined(NO_QSTR) && !USOCKET_QSTR_LWIP_RAW)
+    { MP_ROM_QSTR(MP_QSTR_socketpair), MP_ROM_PTR(&mod_socketpair_obj) },
+    #endif
     { MP_ROM_QSTR(MP_QSTR_error), MP_ROM_PTR(&mp_type_OSError) },
     #ifndef NO_QSTR
     USOCKET_CONSTANTS(USOCKET_CONSTANT_ENTRY)

@@ -97,6 +97,28 @@ pub unsafe extern "C" fn usocket_open(s: *mut Socket, family: i32, sock_type: i3
     }
 }
 
+/// socketpair: two connected sockets into `a` and `b` (both closed, and
+/// distinct). Status.
+#[cfg(usocket_backend = "posix")]
+#[no_mangle]
+pub unsafe extern "C" fn usocket_socketpair(a: *mut Socket, b: *mut Socket, family: i32, sock_type: i32, proto: i32) -> isize {
+    match Socket::pair(family, sock_type, proto) {
+        Ok((x, y)) => {
+            // SAFETY: a and b are valid closed sockets (see
+            // usocket_init_closed); overwriting them leaks nothing, and they
+            // stay at these addresses.
+            unsafe {
+                core::ptr::write(a, x);
+                (*a).attach();
+                core::ptr::write(b, y);
+                (*b).attach();
+            }
+            0
+        }
+        Err(e) => e.status(),
+    }
+}
+
 /// Closes; idempotent.
 #[no_mangle]
 pub unsafe extern "C" fn usocket_close(s: *mut Socket) {

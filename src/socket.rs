@@ -180,6 +180,19 @@ impl Socket {
         }
     }
 
+    /// Two connected sockets. Numbers wider than the fields are EINVAL
+    /// before the kernel is asked (it knows none of them: socketpair(2)
+    /// exists for AF_UNIX only on Linux).
+    #[cfg(usocket_backend = "posix")]
+    pub fn pair(family: i32, sock_type: i32, proto: i32) -> Result<(Socket, Socket)> {
+        let (Ok(fam), Ok(ty), Ok(pr)) = (u8::try_from(family), u8::try_from(sock_type), u16::try_from(proto)) else {
+            return Err(Errno::EINVAL);
+        };
+        let (a, b) = sys::pair(family, sock_type, proto)?;
+        let new = |sys| Socket { sys, family: fam, sock_type: ty, proto: pr, ..Socket::closed() };
+        Ok((new(a), new(b)))
+    }
+
     pub fn is_open(&self) -> bool {
         !self.closing() && self.sys.is_open()
     }
@@ -624,6 +637,21 @@ mod tests {
         assert_eq!(s.send(b"x", 0), Err(Errno::EBADF));
         assert_eq!(s.bind(&SockAddr::v4([127, 0, 0, 1], 0)), Err(Errno::EBADF));
         assert_eq!(s.poll(PollFlags::RD), PollFlags::NVAL);
+    }
+
+    #[test]
+    fn socketpair_connects_two_sockets() {
+        let (mut a, mut b) = Socket::pair(crate::consts::AF_UNIX, SOCK_STREAM, 0).unwrap();
+        assert_eq!((a.family as i32, b.sock_type as i32), (crate::consts::AF_UNIX, SOCK_STREAM));
+        assert_eq!(a.send(b"hi", 0), Ok(2));
+        let mut buf = [0u8; 4];
+        assert_eq!(b.recv(&mut buf, 0), Ok(2));
+        a.close();
+        assert_eq!(b.recv(&mut buf, 0), Ok(0)); // the peer closed
+        // too wide for the fields (SOCK_NONBLOCK or'ed in): refused, nothing opened
+        assert_eq!(Socket::pair(crate::consts::AF_UNIX, SOCK_STREAM | 0x800, 0).err(), Some(Errno::EINVAL));
+        // Linux has socketpair for AF_UNIX only
+        assert_eq!(Socket::pair(AF_INET, SOCK_STREAM, 0).err(), Some(Errno::EOPNOTSUPP));
     }
 
     #[test]

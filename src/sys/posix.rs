@@ -156,6 +156,14 @@ pub fn open(family: i32, sock_type: i32, proto: i32) -> Result<State> {
     born(State::new(fd, events))
 }
 
+/// Two connected sockets (socketpair(2): AF_UNIX on Linux), close-on-exec.
+#[cfg(usocket_backend = "posix")]
+pub fn pair(family: i32, sock_type: i32, proto: i32) -> Result<(State, State)> {
+    let mut fds = [-1 as c::c_int; 2];
+    syscall!(libc::socketpair(family, sock_type | libc::SOCK_CLOEXEC, proto, fds.as_mut_ptr()))?;
+    Ok((State::new(fds[0], 0), State::new(fds[1], 0)))
+}
+
 /// A new socket (opened or accepted) as the core expects it: on lwIP,
 /// non-blocking for good (see [`HAS_BLOCKING_CALLS`]).
 fn born(mut st: State) -> Result<State> {
