@@ -589,6 +589,29 @@ static socket_extra_t *socket_extra(socket_obj_t *self) {
 #define CACHE_UNLOCK(state, extra)
 #endif
 
+#if USOCKET_BACKEND_POSIX
+// The bytes that are an address's value: up to the end of `addr` (laid out
+// without padding), and an AF_UNIX address's path. The rest of the 140
+// bytes is not copied or compared: a datagram loop does both on every call.
+#define ADDR_HEAD (offsetof(usocket_addr_t, addr) + sizeof(((usocket_addr_t *)0)->addr))
+
+static void addr_copy(usocket_addr_t *dst, const usocket_addr_t *src) {
+    memcpy(dst, src, ADDR_HEAD);
+    if (USOCKET_IS_UNIX(src->family)) {
+        memcpy(dst->path, src->path, sizeof(src->path));
+    }
+}
+
+static bool addr_same(const usocket_addr_t *a, const usocket_addr_t *b) {
+    return memcmp(a, b, ADDR_HEAD) == 0
+           && (!USOCKET_IS_UNIX(a->family) || memcmp(a->path, b->path, MIN(a->path_len, sizeof(a->path))) == 0);
+}
+#else
+// Without AF_UNIX an address is its 32 bytes.
+#define addr_copy(dst, src) (*(dst) = *(src))
+#define addr_same(a, b) (memcmp((a), (b), sizeof(usocket_addr_t)) == 0)
+#endif
+
 // addr_from_obj, remembering the result for the same tuple object (tuples
 // cannot change, so the same object means the same address).
 static void dest_addr(socket_obj_t *self, mp_obj_t o, usocket_addr_t *out) {
@@ -597,7 +620,7 @@ static void dest_addr(socket_obj_t *self, mp_obj_t o, usocket_addr_t *out) {
         CACHE_LOCK(state, cache);
         bool hit = o == cache->to_obj;
         if (hit) {
-            *out = cache->to_addr;
+            addr_copy(out, &cache->to_addr);
         }
         CACHE_UNLOCK(state, cache);
         if (hit) {
@@ -610,7 +633,7 @@ static void dest_addr(socket_obj_t *self, mp_obj_t o, usocket_addr_t *out) {
         && (cache = socket_extra(self)) != NULL) {
         CACHE_LOCK(state, cache);
         cache->to_obj = o;
-        cache->to_addr = *out;
+        addr_copy(&cache->to_addr, out);
         CACHE_UNLOCK(state, cache);
     }
 }
@@ -657,7 +680,7 @@ static mp_obj_t recv_source_fill(socket_obj_t *self, recv_source_t *src, mp_obj_
     mp_obj_t addr = MP_OBJ_NULL;
     if (cache != NULL) {
         CACHE_LOCK(state, cache);
-        if (cache->from_obj != MP_OBJ_NULL && memcmp(from, &cache->from_addr, sizeof(*from)) == 0) {
+        if (cache->from_obj != MP_OBJ_NULL && addr_same(from, &cache->from_addr)) {
             addr = cache->from_obj;
             cache->spare = src->room; // unused: back for the next call
         }
@@ -668,7 +691,7 @@ static mp_obj_t recv_source_fill(socket_obj_t *self, recv_source_t *src, mp_obj_
         if (cache != NULL) {
             CACHE_LOCK(state, cache);
             cache->from_obj = addr;
-            cache->from_addr = *from;
+            addr_copy(&cache->from_addr, from);
             CACHE_UNLOCK(state, cache);
         }
     }

@@ -23,17 +23,21 @@ pub use crate::ip_text::parse_ipv6;
 /// `scope_id` are 0), `AF_INET6`, `AF_UNIX` (posix backend only: `path`, and
 /// nothing else, is used) or 0: no address (a datagram from an unnamed
 /// sender). Port and flowinfo are in host byte order.
+///
+/// Laid out without padding up to the end of `addr`: those bytes are an
+/// IPv4 or IPv6 address's whole value, which the shim's address cache
+/// copies and compares as bytes (an AF_UNIX address adds its path).
 #[repr(C)]
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct SockAddr {
     pub family: i32,
-    pub port: u16,
     pub flowinfo: u32,
     pub scope_id: u32,
-    pub addr: [u8; 16],
+    pub port: u16,
     /// AF_UNIX: the length of `path`.
     #[cfg(usocket_backend = "posix")]
     pub path_len: u8,
+    pub addr: [u8; 16],
     /// AF_UNIX: the address as `sun_path` holds it, without a terminating
     /// NUL: a file name, an abstract name (Linux: a NUL, then the name), or
     /// nothing (an unnamed socket).
@@ -73,12 +77,12 @@ impl SockAddr {
     pub const fn zeroed() -> SockAddr {
         SockAddr {
             family: 0,
-            port: 0,
             flowinfo: 0,
             scope_id: 0,
-            addr: [0; 16],
+            port: 0,
             #[cfg(usocket_backend = "posix")]
             path_len: 0,
+            addr: [0; 16],
             #[cfg(usocket_backend = "posix")]
             path: [0; UNIX_PATH_MAX],
         }

@@ -230,8 +230,10 @@ impl RawAddr {
         unsafe { MaybeUninit::zeroed().assume_init() }
     }
 
-    fn from(a: &SockAddr) -> (RawAddr, c::socklen_t) {
-        let mut raw = RawAddr::new();
+    /// The kernel's form of `a`, written in place (a datagram loop does this
+    /// on every send: no copies of the 128-byte union); its length.
+    fn set(&mut self, a: &SockAddr) -> c::socklen_t {
+        let raw = self;
         // As CPython passes it: the name without a NUL (the kernel ends a
         // file name itself); an empty one is just the family (bind: the
         // kernel picks an abstract name).
@@ -244,15 +246,21 @@ impl RawAddr {
                 raw.un.sun_family = consts::AF_UNIX as libc::sa_family_t;
                 core::ptr::copy_nonoverlapping(path.as_ptr(), raw.un.sun_path.as_mut_ptr().cast::<u8>(), path.len());
             }
-            return (raw, (SUN_PATH_AT + path.len()) as c::socklen_t);
+            return (SUN_PATH_AT + path.len()) as c::socklen_t;
         }
         if a.family == AF_INET {
             raw.v4 = c::v4(AF_INET, a.port.to_be(), a.ipv4());
-            (raw, size_of::<c::sockaddr_in>() as c::socklen_t)
+            size_of::<c::sockaddr_in>() as c::socklen_t
         } else {
             raw.v6 = c::v6(AF_INET6, a.port.to_be(), a.flowinfo.to_be(), a.addr, a.scope_id);
-            (raw, size_of::<c::sockaddr_in6>() as c::socklen_t)
+            size_of::<c::sockaddr_in6>() as c::socklen_t
         }
+    }
+
+    fn from(a: &SockAddr) -> (RawAddr, c::socklen_t) {
+        let mut raw = RawAddr::new();
+        let len = raw.set(a);
+        (raw, len)
     }
 
     fn ptr(&self) -> *const c::sockaddr {
@@ -265,34 +273,56 @@ impl RawAddr {
 
     /// Decodes what the kernel wrote (`len` bytes of it); unknown families,
     /// and no address at all, give EAFNOSUPPORT.
+    fn to_sockaddr(&self, len: c::socklen_t) -> Result<SockAddr> {
+        let mut a = SockAddr::zeroed();
+        self.decode(len, &mut a).map(|()| a)
+    }
+
+    /// [`RawAddr::to_sockaddr`] into `out`, in place (a datagram loop does
+    /// this on every receive: no copies of the 144-byte address).
     // Out of line: five callers.
     #[inline(never)]
-    fn to_sockaddr(&self, len: c::socklen_t) -> Result<SockAddr> {
+    fn decode(&self, len: c::socklen_t, out: &mut SockAddr) -> Result<()> {
         #[cfg(not(usocket_backend = "posix"))]
         let _ = len; // only AF_UNIX names need it
         // SAFETY: every variant starts with the family field, and the union
         // is fully initialised (zeroed, then written by the kernel).
         unsafe {
-            match i32::from(self.storage.ss_family) {
-                AF_INET => Ok(SockAddr::v4(
-                    self.v4.sin_addr.s_addr.to_ne_bytes(),
-                    u16::from_be(self.v4.sin_port),
-                )),
-                AF_INET6 => Ok(SockAddr::v6(
-                    c::v6_addr(&self.v6),
-                    u16::from_be(self.v6.sin6_port),
+            // IPv4 and IPv6 leave `out.path` as it was: it is not part of
+            // their value (see SockAddr).
+            let (family, port, flowinfo, scope_id, addr) = match i32::from(self.storage.ss_family) {
+                AF_INET => {
+                    let mut addr = [0; 16];
+                    addr[..4].copy_from_slice(&self.v4.sin_addr.s_addr.to_ne_bytes());
+                    (AF_INET, self.v4.sin_port, 0, 0, addr)
+                }
+                AF_INET6 => (
+                    AF_INET6,
+                    self.v6.sin6_port,
                     u32::from_be(self.v6.sin6_flowinfo),
                     self.v6.sin6_scope_id,
-                )),
+                    c::v6_addr(&self.v6),
+                ),
                 #[cfg(usocket_backend = "posix")]
                 consts::AF_UNIX => {
                     // (sun_path is c_char: the same bytes, read as u8.)
                     let path = &*(core::ptr::addr_of!(self.un.sun_path) as *const [u8; crate::addr::UNIX_PATH_MAX]);
                     let n = (len as usize).saturating_sub(SUN_PATH_AT).min(path.len());
-                    Ok(SockAddr::unix_as_given(unix_name(&path[..n])))
+                    *out = SockAddr::unix_as_given(unix_name(&path[..n]));
+                    return Ok(());
                 }
-                _ => Err(Errno::EAFNOSUPPORT),
+                _ => return Err(Errno::EAFNOSUPPORT),
+            };
+            out.family = family;
+            out.port = u16::from_be(port);
+            out.flowinfo = flowinfo;
+            out.scope_id = scope_id;
+            out.addr = addr;
+            #[cfg(usocket_backend = "posix")]
+            {
+                out.path_len = 0;
             }
+            Ok(())
         }
     }
 }
@@ -407,7 +437,10 @@ pub fn accept(st: &State, peer: &mut SockAddr) -> Result<State> {
         r => r?,
     };
     let new = born(State::new(fd, lwip::accepted(st)))?;
-    *peer = lwip::seen_as(st, raw.to_sockaddr(len).unwrap_or(SockAddr::zeroed()));
+    if raw.decode(len, peer).is_err() {
+        *peer = SockAddr::zeroed();
+    }
+    lwip::seen_as(st, peer);
     Ok(new)
 }
 
@@ -458,7 +491,8 @@ pub fn send(st: &State, buf: &[u8], flags: i32) -> Result<usize> {
 }
 
 pub fn sendto(st: &State, buf: &[u8], flags: i32, to: &SockAddr) -> Result<usize> {
-    let (raw, len) = RawAddr::from(to);
+    let mut raw = RawAddr::new();
+    let len = raw.set(to);
     let r = lwip::one_at_a_time(st, lwip::WRITING, || {
         syscall!(c::sendto(st.fd, buf.as_ptr().cast(), buf.len(), flags | SEND_FLAGS, raw.ptr(), len)).map(|n| n as usize)
     });
@@ -481,10 +515,11 @@ pub fn recvfrom(st: &State, buf: &mut [u8], flags: i32, from: &mut SockAddr) -> 
     let n = lwip::after_recv(st, n)?;
     // A connected TCP socket reports no source address: use the peer's.
     // (None at all, family 0, for a datagram from an unnamed AF_UNIX socket.)
-    *from = match raw.to_sockaddr(len) {
-        Ok(a) => lwip::seen_as(st, a),
-        Err(_) => name(st, true).unwrap_or(SockAddr::zeroed()),
-    };
+    if raw.decode(len, from).is_ok() {
+        lwip::seen_as(st, from);
+    } else {
+        *from = name(st, true).unwrap_or(SockAddr::zeroed());
+    }
     Ok(n)
 }
 
@@ -522,7 +557,9 @@ pub fn name(st: &State, peer: bool) -> Result<SockAddr> {
     } else {
         syscall!(c::getsockname(st.fd, raw.mut_ptr(), &mut len))?;
     }
-    raw.to_sockaddr(len).map(|a| lwip::seen_as(st, a))
+    let mut a = raw.to_sockaddr(len)?;
+    lwip::seen_as(st, &mut a);
+    Ok(a)
 }
 
 // poll() bits as the provider defines them (build.rs).
@@ -841,15 +878,14 @@ mod lwip {
 
     /// An IPv4 address as an AF_INET6 socket shows it on Linux: IPv4-mapped
     /// (::ffff:a.b.c.d); lwIP's dual-stack sockets give plain IPv4.
-    pub fn seen_as(st: &State, a: SockAddr) -> SockAddr {
+    pub fn seen_as(st: &State, a: &mut SockAddr) {
         if ON && a.family == AF_INET && has(st, V6) {
             let mut ip = [0u8; 16];
             ip[10] = 0xff;
             ip[11] = 0xff;
             ip[12..].copy_from_slice(&a.ipv4());
-            return SockAddr::v6(ip, a.port, 0, 0);
+            *a = SockAddr::v6(ip, a.port, 0, 0);
         }
-        a
     }
 
     const ON: bool = !c::KERNEL_FDS;
