@@ -17,13 +17,52 @@ if not FIRMWARES:
 TIMEOUT = 30
 
 
-class Script:
-    """A MicroPython process running `source`, with line-oriented stdout."""
+# MicroPython source a script can start with (Script's `prelude`): reads a
+# stream to its end; returns the byte count and the SHA-256 of the bytes.
+HASH_UNTIL_EOF = """
+import hashlib
+def hash_until_eof(s):
+    h = hashlib.sha256()
+    buf = bytearray(8192)
+    n = 0
+    while True:
+        k = s.readinto(buf)
+        if not k:
+            break
+        h.update(memoryview(buf)[:k])
+        n += k
+    return n, h.digest()
+"""
 
-    def __init__(self, firmware, source, max_fds=None, prefix=(), env=None):
+# MicroPython source, after HASH_UNTIL_EOF: sends `size` bytes of a known
+# pattern through a connected stream socket from a second thread (neither
+# side's buffers can block the other), then shuts down its writing side,
+# while this thread reads the peer's echo to its end; prints "len N" and
+# "sha HEX". Call it from a function: MicroPython's module globals must not
+# change while another thread runs (micropython/micropython#12698).
+ECHO_ROUND_TRIP = HASH_UNTIL_EOF + """
+import _thread
+def echo_round_trip(s, size):
+    chunk = bytes(range(256)) * 16
+    def send():
+        for i in range(size // len(chunk)):
+            s.sendall(chunk)
+        s.shutdown(1)  # SHUT_WR
+    _thread.start_new_thread(send, ())
+    n, digest = hash_until_eof(s)
+    print("len", n)
+    print("sha", digest.hex())
+"""
+
+
+class Script:
+    """A MicroPython process running `prelude` then `source`, with
+    line-oriented stdout."""
+
+    def __init__(self, firmware, source, max_fds=None, prefix=(), env=None, prelude=""):
         fd, self.path = tempfile.mkstemp(suffix=".py", prefix="usocket_interop_")
         with os.fdopen(fd, "w") as f:
-            f.write(textwrap.dedent(source))
+            f.write(prelude + textwrap.dedent(source))
         def limits():
             if max_fds is not None:
                 import resource

@@ -6,7 +6,7 @@ import socket
 import threading
 import unittest
 
-from mpy import FIRMWARES, Script, TIMEOUT, echo_until_closed
+from mpy import ECHO_ROUND_TRIP, FIRMWARES, HASH_UNTIL_EOF, Script, TIMEOUT, echo_until_closed
 
 FAMILIES = [(socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")]
 SIZE = 1 << 20
@@ -37,33 +37,13 @@ class TcpClientOfCPython(unittest.TestCase):
             for family, host in FAMILIES:
                 with self.subTest(firmware=fw, family=family):
                     port, t = cpython_echo_server(family, host)
-                    m = Script(fw, f"""
-                        import usocket as socket, hashlib, _thread
-                        # All in a function: MicroPython's module globals
-                        # must not change while another thread runs
-                        # (micropython/micropython#12698).
+                    m = Script(fw, prelude=ECHO_ROUND_TRIP, source=f"""
+                        import usocket as socket
                         def main():
                             s = socket.socket({family}, socket.SOCK_STREAM)
                             s.connect(("{host}", {port}))
                             print("peer", s.getpeername()[:2])
-                            chunk = bytes(range(256)) * 16
-                            def send():
-                                for i in range({SIZE} // len(chunk)):
-                                    s.sendall(chunk)
-                                s.shutdown(socket.SHUT_WR)
-                            # write from a thread while this one reads: neither side blocks the other
-                            _thread.start_new_thread(send, ())
-                            h = hashlib.sha256()
-                            buf = bytearray(8192)
-                            n = 0
-                            while True:
-                                k = s.readinto(buf)
-                                if not k:
-                                    break
-                                h.update(memoryview(buf)[:k])
-                                n += k
-                            print("len", n)
-                            print("sha", h.digest().hex())
+                            echo_round_trip(s, {SIZE})
                             s.close()
                         main()
                     """)
@@ -108,23 +88,15 @@ class TcpServerForCPython(unittest.TestCase):
     def test_large_upload_checked(self):
         for fw in FIRMWARES:
             with self.subTest(firmware=fw):
-                m = Script(fw, """
-                    import usocket as socket, hashlib
+                m = Script(fw, prelude=HASH_UNTIL_EOF, source="""
+                    import usocket as socket
                     l = socket.socket()
                     l.bind(("127.0.0.1", 0))
                     l.listen()
                     print("port", l.getsockname()[1])
                     s, _ = l.accept()
-                    h = hashlib.sha256()
-                    buf = bytearray(8192)
-                    n = 0
-                    while True:
-                        k = s.readinto(buf)
-                        if not k:
-                            break
-                        h.update(memoryview(buf)[:k])
-                        n += k
-                    s.sendall(h.digest())
+                    n, digest = hash_until_eof(s)
+                    s.sendall(digest)
                     s.close()
                     print("got", n)
                 """)

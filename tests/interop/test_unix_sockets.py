@@ -10,7 +10,7 @@ import tempfile
 import threading
 import unittest
 
-from mpy import FIRMWARES, Script, TIMEOUT, echo_until_closed
+from mpy import ECHO_ROUND_TRIP, FIRMWARES, Script, TIMEOUT, echo_until_closed
 
 SIZE = 1 << 20
 
@@ -42,30 +42,14 @@ class UnixSockets(unittest.TestCase):
 
                 t = threading.Thread(target=serve, daemon=True)
                 t.start()
-                m = Script(fw, f"""
-                    import usocket as socket, hashlib, _thread
+                m = Script(fw, prelude=ECHO_ROUND_TRIP, source=f"""
+                    import usocket as socket
                     def main():
                         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                         s.bind({self.dir + "/client%d" % i!r})
                         s.connect({path!r})
                         print("peer", s.getpeername())
-                        chunk = bytes(range(256)) * 16
-                        def send():
-                            for i in range({SIZE} // len(chunk)):
-                                s.sendall(chunk)
-                            s.shutdown(socket.SHUT_WR)
-                        _thread.start_new_thread(send, ())
-                        h = hashlib.sha256()
-                        buf = bytearray(8192)
-                        n = 0
-                        while True:
-                            k = s.readinto(buf)
-                            if not k:
-                                break
-                            h.update(memoryview(buf)[:k])
-                            n += k
-                        print("len", n)
-                        print("sha", h.digest().hex())
+                        echo_round_trip(s, {SIZE})
                         s.close()
                     main()
                 """)
