@@ -1488,6 +1488,42 @@ static mp_obj_t mod_socketpair(size_t n_args, const mp_obj_t *args) {
     return result;
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_socketpair_obj, 0, 3, mod_socketpair);
+
+// sockaddr(address) -> (family, packed address, port) for IPv4, (AF_INET6,
+// packed address, port, flowinfo, scope_id), or (AF_UNIX, path bytes): what
+// MicroPython's unix module makes of raw sockaddr bytes, for code written
+// for it (micropython-lib's old socket.py decodes every accepted address so,
+// then formats it with inet_ntop). Takes those bytes, and this module's
+// address tuples (IPv6 by a colon in the host or by their length) and
+// AF_UNIX paths.
+static mp_obj_t mod_sockaddr(mp_obj_t addr_in) {
+    usocket_t as;
+    usocket_init_closed(&as);
+    as.family = USOCKET_AF_UNIX;
+    as.sock_type = USOCKET_SOCK_STREAM;
+    if (mp_obj_is_type(addr_in, &mp_type_tuple) || mp_obj_is_type(addr_in, &mp_type_list)) {
+        size_t n;
+        mp_obj_t *items;
+        mp_obj_get_array(addr_in, &n, &items);
+        bool v6 = n > 2 || (n > 0 && mp_obj_is_str_or_bytes(items[0]) && strchr(mp_obj_str_get_str(items[0]), ':'));
+        as.family = v6 ? USOCKET_AF_INET6 : USOCKET_AF_INET;
+    } else if (!mp_obj_is_str(addr_in)) {
+        as.family = USOCKET_AF_INET; // raw bytes: the family is in them
+    }
+    usocket_addr_t a;
+    addr_from_obj(&as, addr_in, &a);
+    if (USOCKET_IS_UNIX(a.family)) {
+        mp_obj_t t[2] = { MP_OBJ_NEW_SMALL_INT(a.family), mp_obj_new_bytes(a.path, a.path_len) };
+        return mp_obj_new_tuple(2, t);
+    }
+    bool v6 = a.family == USOCKET_AF_INET6;
+    mp_obj_t t[5] = {
+        MP_OBJ_NEW_SMALL_INT(a.family), mp_obj_new_bytes(a.addr, v6 ? 16 : 4), MP_OBJ_NEW_SMALL_INT(a.port),
+        mp_obj_new_int_from_uint(a.flowinfo), mp_obj_new_int_from_uint(a.scope_id),
+    };
+    return mp_obj_new_tuple(v6 ? 5 : 3, t);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(mod_sockaddr_obj, mod_sockaddr);
 #endif
 
 #define USOCKET_CONSTANT_ENTRY(name, value) { MP_ROM_QSTR(MP_QSTR_##name), MP_ROM_INT(value) },
@@ -1506,6 +1542,7 @@ static const mp_rom_map_elem_t usocket_module_globals_table[] = {
     // layer gets an unused qstr, the raw API none)
     #if USOCKET_BACKEND_POSIX || (defined(NO_QSTR) && !USOCKET_QSTR_LWIP_RAW)
     { MP_ROM_QSTR(MP_QSTR_socketpair), MP_ROM_PTR(&mod_socketpair_obj) },
+    { MP_ROM_QSTR(MP_QSTR_sockaddr), MP_ROM_PTR(&mod_sockaddr_obj) },
     #endif
     { MP_ROM_QSTR(MP_QSTR_error), MP_ROM_PTR(&mp_type_OSError) },
     #ifndef NO_QSTR

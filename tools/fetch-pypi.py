@@ -38,6 +38,8 @@ LIBRARIES = [
      "48fd4da7701b95986293b06d343fbc564ebe7dfa82f5c8c09364c20df755f0e4", "umqtt.simple2"),
     ("micropython-mdns", "micropython_mdns-1.8.0.tar.gz",
      "ebdae77acebebf05a409074bc365f20de4ea40f9ebb19ed76904d3f3d4728866", "micropython-mdns"),
+    ("micropython-socket", "micropython-socket-0.5.3.tar.gz",
+     "c9fa8b2c45ab9523545384218a3aec7bf305b77fef96ecc4517b94760b44d795", "micropython-socket"),
 ]
 
 

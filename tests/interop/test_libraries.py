@@ -16,7 +16,12 @@
   broker is back, then publish and subscribe again, no descriptor left over;
 - async_websocket_client (asyncio, a non-blocking socket read with
   read/readline returning None) against a CPython WebSocket echo server, in
-  clear and over TLS through the firmware's `ssl` module.
+  clear and over TLS through the firmware's `ssl` module;
+- micropython-lib's old `socket.py` (micropython-socket 0.5.3), a subclass
+  of the socket type written for MicroPython's unix module: it resolves
+  every address with getaddrinfo and decodes accepted ones with
+  `sockaddr()` and `inet_ntop`; as a server for CPython clients and as a
+  TCP and UDP client.
 
 The libraries are the pinned releases tools/fetch-pypi.py puts in
 build/pylibs (`make pylibs`); they import `usocket` or, through asyncio,
@@ -529,6 +534,68 @@ class WebsocketClient(unittest.TestCase):
         # the library wraps the socket after making it non-blocking:
         # the TLS handshake runs over a socket that answers EAGAIN
         self.run_client("wss://localhost:%d/echo" % self.serve(context))
+
+
+class OldSocketWrapper(unittest.TestCase):
+    def test_server_and_client(self):
+        # CPython's side: a line server for the wrapper's create_connection,
+        # and a UDP socket for its sendto
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
+        srv.settimeout(TIMEOUT)
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind(("127.0.0.1", 0))
+        udp.settimeout(TIMEOUT)
+
+        def serve():
+            with srv:
+                s, _ = srv.accept()
+                with s:
+                    s.settimeout(TIMEOUT)
+                    line = s.makefile("rb").readline()
+                    s.sendall(b"got:" + line)
+
+        t = threading.Thread(target=serve, daemon=True)
+        t.start()
+        m = Script(FIRMWARE, f"""
+            import sys
+            sys.path.insert(0, {library_path("micropython-socket")!r})
+            import socket
+            print("wrapper", socket.__file__.endswith("/socket.py"), isinstance(socket.socket(), socket.socket))
+            l = socket.socket()
+            l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            l.bind(("", 0))  # "": 0.0.0.0, resolved by the wrapper
+            l.listen(2)
+            print("port", l.getsockname()[1])
+            for i in range(2):
+                s, addr = l.accept()
+                line = s.readline()
+                s.send(b"echo:" + line)
+                print("peer", addr)
+                s.close()
+            l.close()
+            c = socket.create_connection(("localhost", {srv.getsockname()[1]}))
+            c.sendall(b"from the wrapper\\n")
+            print("reply", c.recv(64))
+            c.close()
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.sendto(b"datagram", ("localhost", {udp.getsockname()[1]}))
+            print("done")
+        """)
+        self.assertEqual(m.expect("wrapper"), "True True")
+        port = int(m.expect("port"))
+        for i in range(2):
+            with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as c:
+                c.sendall(b"line %d\n" % i)
+                self.assertEqual(c.makefile("rb").readline(), b"echo:line %d\n" % i)
+                self.assertEqual(m.expect("peer"), repr(c.getsockname()))
+        self.assertEqual(m.expect("reply"), repr(b"got:from the wrapper\n"))
+        self.assertEqual(udp.recvfrom(64)[0], b"datagram")
+        self.assertEqual(m.expect("done"), "")
+        self.assertEqual(m.finish()[0], 0)
+        t.join(TIMEOUT)
+        udp.close()
 
 
 if __name__ == "__main__":
