@@ -301,9 +301,12 @@ fn generate_constants(
     fs::write(out_dir.join("consts.rs"), rs).unwrap();
 
     // Only module constants go into the C table; MP_* stay internal. AF_UNIX
-    // only where the backend handles its addresses: the C library's sockets
-    // (lwIP has none, whatever the C library's headers say).
-    values.retain(|(n, _)| module_names.contains(n) && (n != "AF_UNIX" || backend == Backend::Posix));
+    // (and its SOCK_SEQPACKET) only where the backend handles its addresses:
+    // the C library's sockets (lwIP has none, whatever the C library's
+    // headers say).
+    values.retain(|(n, _)| {
+        module_names.contains(n) && (!matches!(n.as_str(), "AF_UNIX" | "SOCK_SEQPACKET") || backend == Backend::Posix)
+    });
     // getaddrinfo errors are raised as OSError(negative code) on every stack
     // (glibc's codes are negative, lwIP's positive): the module's EAI_*
     // constants are the same negative numbers, so `e.errno == EAI_NONAME`.

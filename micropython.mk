@@ -76,6 +76,10 @@ USOCKET_SHIM_CFLAGS := -fno-asynchronous-unwind-tables -fno-unwind-tables
 endif
 
 SRC_USERMOD_C += $(USOCKET_DIR)/modusocket.c
+# The shim's qstr pass reads the constant names from src/constants.h (see
+# modusocket.c): a name added there needs its qstr even though modusocket.c
+# did not change.
+QSTR_GLOBAL_DEPENDENCIES += $(USOCKET_DIR)/src/constants.h
 
 # Bare-metal ARM: compiler_builtins in the archive defines libgcc's helpers
 # (soft float, division, __aeabi_memcpy, ...) and, met first by the linker,

@@ -8,6 +8,8 @@
 // pass can tell (USOCKET_CONST_ALL is 0: it includes the headers build.rs
 // evaluates the names with), such a name gets no qstr either.
 // One name per line, in the form USOCKET_CONST(NAME), inside its guard.
+// (micropython.mk makes the qstr pass rerun when this file changes; with
+// cmake ports, touch modusocket.c after editing it.)
 
 // Address families and socket types
 #if USOCKET_CONST_ALL || defined(AF_UNSPEC)
@@ -31,6 +33,10 @@ USOCKET_CONST(SOCK_DGRAM)
 #endif
 #if USOCKET_CONST_ALL || defined(SOCK_RAW)
 USOCKET_CONST(SOCK_RAW)
+#endif
+// (with AF_UNIX: offered on the posix backend only, see build.rs)
+#if USOCKET_CONST_ALL || defined(SOCK_SEQPACKET)
+USOCKET_CONST(SOCK_SEQPACKET)
 #endif
 
 // Protocols
