@@ -1,11 +1,13 @@
 # Seeded random sequences of calls on a pool of sockets in every state:
-# listeners, connections made and accepted among themselves, UDP pairs,
+# listeners, connections made and accepted among themselves, UDP pairs
+# (and, where the module has AF_UNIX, the same over abstract names),
 # closed and collected sockets, each method with good and bad arguments.
 # Only OSError, TypeError, ValueError, OverflowError and MemoryError may come
 # out; the process must not crash or hang (every socket is non-blocking). Traffic
 # stays on the loopback: the only addresses dialled are the pool's own.
 import gc
 import random
+import time
 from _helpers import socket
 
 KINDS = [(socket.AF_INET, socket.SOCK_STREAM), (socket.AF_INET, socket.SOCK_DGRAM),
@@ -18,13 +20,19 @@ OPTS = [(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1), (socket.SOL_SOCKET, socket.
         (socket.SOL_SOCKET, socket.SO_RCVBUF, 8192), (socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0"),
         (socket.SOL_SOCKET, socket.SO_ERROR, 0), (socket.IPPROTO_IP, socket.IP_TTL, 300)]
 LOOPBACK = {socket.AF_INET: "127.0.0.1", socket.AF_INET6: "::1"}
+AF_UNIX = getattr(socket, "AF_UNIX", None)
+if AF_UNIX is not None:
+    KINDS += [(AF_UNIX, socket.SOCK_STREAM), (AF_UNIX, socket.SOCK_DGRAM)]
+# abstract AF_UNIX names (no files), apart from other runs' (the clock's)
+TAG = b"\0usocket-random-%x-" % time.ticks_us()
 
 
 class Pool:
     def __init__(self, rng):
         self.rng = rng
         self.socks = []
-        self.ports = {socket.AF_INET: [], socket.AF_INET6: []}  # bound ports of the pool
+        # bound ports of the pool (AF_UNIX: bound names)
+        self.ports = {socket.AF_INET: [], socket.AF_INET6: [], AF_UNIX: []}
 
     def add(self, s, family):
         s.settimeout(0)
@@ -41,6 +49,13 @@ class Pool:
 
     def addr(self, family):
         r = self.rng.random()
+        if family == AF_UNIX:
+            if r < 0.6 and self.ports[family]:
+                return self.rng.choice(self.ports[family])
+            if r < 0.8:
+                return TAG + b"%d" % self.rng.randint(0, 20)
+            return self.rng.choice(["", b"", "x" * 108, b"\0" * 109, bytearray(TAG + b"b"), b"\1\0" + TAG,
+                                    b"\1\0", ("127.0.0.1", 0), None, 5])
         if r < 0.6 and self.ports[family]:
             return (LOOPBACK[family], self.rng.choice(self.ports[family]))
         if r < 0.8:
@@ -120,7 +135,9 @@ def run(seed, calls):
             pool.add(result[0], family)
         elif name == "bind" or name == "listen":
             try:
-                port = s.getsockname()[1]
+                port = s.getsockname()
+                # (AF_UNIX: only abstract names, bytes, are kept)
+                port = (port if isinstance(port, bytes) else None) if family == AF_UNIX else port[1]
                 if port and port not in pool.ports[family]:
                     pool.ports[family].append(port)
             except OSError:
