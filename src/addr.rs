@@ -234,8 +234,8 @@ mod tests {
         let mut bad = SockAddr::unix(b"a").unwrap();
         bad.path_len = 255;
         assert_eq!(bad.unix_path().len(), UNIX_PATH_MAX);
-        // IPv4 and IPv6 addresses leave the path zero, so equal addresses
-        // compare equal byte for byte (the shim's address cache does)
+        // IPv4 and IPv6 addresses made here have a zero path, so equal ones
+        // are equal to Rust too (the shim compares only their value)
         assert_eq!(SockAddr::v4([1, 2, 3, 4], 5).path, [0; UNIX_PATH_MAX]);
     }
 

@@ -279,7 +279,7 @@ impl RawAddr {
     }
 
     /// [`RawAddr::to_sockaddr`] into `out`, in place (a datagram loop does
-    /// this on every receive: no copies of the 144-byte address).
+    /// this on every receive: no copies of the 140-byte address).
     // Out of line: five callers.
     #[inline(never)]
     fn decode(&self, len: c::socklen_t, out: &mut SockAddr) -> Result<()> {
