@@ -17,7 +17,8 @@ SIZE = 1 << 20
 
 class UnixSockets(unittest.TestCase):
     def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="usocket-unix-")
+        # /tmp, not $TMPDIR: an AF_UNIX file name has 107 bytes at most
+        self.dir = tempfile.mkdtemp(prefix="usocket-unix-", dir="/tmp")
 
     def tearDown(self):
         shutil.rmtree(self.dir, ignore_errors=True)
