@@ -1096,8 +1096,8 @@ mod tests {
     #[test]
     fn unix_addresses_from_bytes() {
         // a path, or raw sockaddr_un bytes (NUL padding dropped)
-        assert_eq!(unix_addr(b"/tmp/s").unwrap().unix_path(), b"/tmp/s");
-        assert_eq!(unix_addr(&raw_un(b"/tmp/s\0\0\0\0")).unwrap().unix_path(), b"/tmp/s");
+        assert_eq!(unix_addr(b"app.sock").unwrap().unix_path(), b"app.sock");
+        assert_eq!(unix_addr(&raw_un(b"app.sock\0\0\0\0")).unwrap().unix_path(), b"app.sock");
         // abstract names keep every byte, NULs included
         assert_eq!(unix_addr(b"\0ab\0").unwrap().unix_path(), b"\0ab\0");
         assert_eq!(unix_addr(&raw_un(b"\0ab")).unwrap().unix_path(), b"\0ab");
@@ -1107,15 +1107,15 @@ mod tests {
 
     #[test]
     fn unix_addresses_round_trip_through_the_kernel_layout() {
-        for path in [&b"/tmp/s"[..], b"\0abstract", b""] {
+        for path in [&b"app.sock"[..], b"\0abstract", b""] {
             let a = SockAddr::unix(path).unwrap();
             let (raw, len) = RawAddr::from(&a);
             assert_eq!(len as usize, SUN_PATH_AT + path.len());
             assert_eq!(raw.to_sockaddr(len), Ok(a));
         }
         // the kernel counts a file name's NUL
-        let (raw, len) = RawAddr::from(&SockAddr::unix(b"/tmp/s").unwrap());
-        assert_eq!(raw.to_sockaddr(len + 1).unwrap().unix_path(), b"/tmp/s");
+        let (raw, len) = RawAddr::from(&SockAddr::unix(b"app.sock").unwrap());
+        assert_eq!(raw.to_sockaddr(len + 1).unwrap().unix_path(), b"app.sock");
         // no address at all (a datagram from an unnamed socket)
         assert_eq!(RawAddr::new().to_sockaddr(0), Err(Errno::EAFNOSUPPORT));
     }
