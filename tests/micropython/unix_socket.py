@@ -10,7 +10,12 @@ import struct
 from _helpers import socket, expect, ename
 
 tag = "%08x" % random.getrandbits(30)
-DIR = "/tmp/usocket-unix-" + tag
+# A short directory for the file names (AF_UNIX allows 107 bytes): TMPDIR,
+# unless it is long.
+BASE = os.getenv("TMPDIR") or "/tmp"
+if len(BASE) > 60:
+    BASE = "/tmp"
+DIR = BASE.rstrip("/") + "/usocket-unix-" + tag
 os.mkdir(DIR)
 path = DIR + "/stream"
 
