@@ -180,9 +180,9 @@ impl Socket {
         }
     }
 
-    /// Two connected sockets. Numbers wider than the fields are EINVAL
-    /// before the kernel is asked (it knows none of them: socketpair(2)
-    /// exists for AF_UNIX only on Linux).
+    /// Two connected sockets (Linux: AF_UNIX only). Numbers wider than the
+    /// fields (a type with SOCK_NONBLOCK or'ed in) are EINVAL, as in
+    /// [`Socket::open`], before the kernel is asked.
     #[cfg(usocket_backend = "posix")]
     pub fn pair(family: i32, sock_type: i32, proto: i32) -> Result<(Socket, Socket)> {
         let (Ok(fam), Ok(ty), Ok(pr)) = (u8::try_from(family), u8::try_from(sock_type), u16::try_from(proto)) else {
