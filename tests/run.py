@@ -139,8 +139,9 @@ def pylibs_beside(firmware):
     return os.path.join(os.path.dirname(os.path.abspath(firmware)), "pylibs")
 
 
-def interop_tests(firmwares):
+def interop_tests(firmwares, micropython_dir):
     return unittest_dir("interop", USOCKET_FIRMWARES=os.pathsep.join(os.path.abspath(f) for f in firmwares),
+                        USOCKET_MICROPYTHON_DIR=os.path.abspath(micropython_dir),
                         USOCKET_PYLIBS=os.environ.get("USOCKET_PYLIBS", pylibs_beside(firmwares[0])),
                         PYTHONWARNINGS="ignore::ResourceWarning")
 
@@ -174,7 +175,7 @@ def main():
             failed.append("upstream tests")
     if args.only in (None, "interop"):
         print("== interop tests (CPython peer)", flush=True)
-        if not interop_tests(args.firmware):
+        if not interop_tests(args.firmware, args.micropython_dir):
             failed.append("interop tests")
 
     if args.only in (None, "faults"):

@@ -9,7 +9,9 @@
   TLS object, write(buf, -1)) in clear and over TLS;
 - urequests with CPython's http.server: a 300 KB binary body checked by
   SHA-256, JSON, a POST echoed back, a refused connection; over HTTP and
-  HTTPS (the libraries import `ussl`, the firmware's alias of `ssl`);
+  HTTPS (the libraries import `ussl`, the firmware's alias of `ssl`); the
+  same with micropython-lib's current `requests` (what `mip` installs, over
+  `tls`), from the MicroPython source tree;
 - microdot (an asyncio web framework) serving curl and 50 concurrent
   CPython clients;
 - umqtt.robust riding out a broker restart: refused reconnects until the
@@ -221,7 +223,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 URLLIB_CLIENT = """
 import sys, hashlib, binascii, errno
 sys.path.insert(0, {lib!r})
-import urequests
+import {module} as urequests
 r = urequests.get("{scheme}://127.0.0.1:{port}/blob")
 print("blob", r.status_code, len(r.content), binascii.hexlify(hashlib.sha256(r.content).digest()).decode())
 r = urequests.get("{scheme}://localhost:{port}/json")
@@ -240,6 +242,8 @@ except OSError as e:
 
 
 class UrequestsWithHttpServer(unittest.TestCase):
+    module = "urequests"
+
     def setUp(self):
         self.lib = library_path("urequests")
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -261,7 +265,8 @@ class UrequestsWithHttpServer(unittest.TestCase):
 
     def run_client(self, scheme):
         port = self.server.server_address[1]
-        mp = Script(FIRMWARE, URLLIB_CLIENT.format(lib=self.lib, scheme=scheme, port=port, closed=free_port()))
+        mp = Script(FIRMWARE, URLLIB_CLIENT.format(lib=self.lib, module=self.module, scheme=scheme, port=port,
+                                                   closed=free_port()))
         try:
             self.assertEqual(mp.expect("blob"), "200 300000 " + hashlib.sha256(BLOB).hexdigest())
             self.assertEqual(mp.expect("json"), "200 [1, 2, 3] localhost")
@@ -271,6 +276,20 @@ class UrequestsWithHttpServer(unittest.TestCase):
             self.assertEqual(mp.finish()[0], 0)
         finally:
             mp.kill()
+
+
+class RequestsWithHttpServer(UrequestsWithHttpServer):
+    """The same with micropython-lib's current `requests` (0.10.0, what `mip`
+    installs; it uses `tls` directly), from the MicroPython source tree."""
+    module = "requests"
+
+    def setUp(self):
+        super().setUp()
+        micropython = os.environ.get("USOCKET_MICROPYTHON_DIR") or os.path.join(
+            os.path.dirname(os.path.abspath(__file__)), "..", "..", "micropython")
+        self.lib = os.path.join(micropython, "lib", "micropython-lib", "micropython", "requests")
+        if not os.path.isdir(self.lib):
+            raise AssertionError("%s is missing: run `make micropython-source`" % self.lib)
 
 
 MICRODOT_APP = """
