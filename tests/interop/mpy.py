@@ -132,6 +132,24 @@ def free_port():
         return s.getsockname()[1]
 
 
+def serve_one(listener, handle):
+    """Accepts one connection on `listener` (a listening CPython socket) in a
+    thread and calls handle(connection, peer address); every wait is bounded
+    by TIMEOUT, and both sockets are closed after. Returns the thread."""
+    listener.settimeout(TIMEOUT)
+
+    def serve():
+        with listener:
+            s, peer = listener.accept()
+            with s:
+                s.settimeout(TIMEOUT)
+                handle(s, peer)
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    return t
+
+
 def echo_until_closed(sock):
     """Sends back everything a CPython peer socket receives until the other
     end closes."""

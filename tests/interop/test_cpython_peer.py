@@ -3,10 +3,9 @@ IPv6, MicroPython as client and as server. Data is checked end to end."""
 import hashlib
 import os
 import socket
-import threading
 import unittest
 
-from mpy import ECHO_ROUND_TRIP, FIRMWARES, HASH_UNTIL_EOF, Script, TIMEOUT, echo_until_closed
+from mpy import ECHO_ROUND_TRIP, FIRMWARES, HASH_UNTIL_EOF, Script, TIMEOUT, echo_until_closed, serve_one
 
 FAMILIES = [(socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")]
 SIZE = 1 << 20
@@ -17,18 +16,8 @@ def cpython_echo_server(family, host):
     l = socket.socket(family, socket.SOCK_STREAM)
     l.bind((host, 0))
     l.listen(1)
-    l.settimeout(TIMEOUT)
-
-    def serve():
-        with l:
-            s, _ = l.accept()
-            with s:
-                s.settimeout(TIMEOUT)
-                echo_until_closed(s)
-
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
-    return l.getsockname()[1], t
+    port = l.getsockname()[1]
+    return port, serve_one(l, lambda s, peer: echo_until_closed(s))
 
 
 class TcpClientOfCPython(unittest.TestCase):

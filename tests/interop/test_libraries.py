@@ -44,7 +44,7 @@ import threading
 import time
 import unittest
 
-from mpy import FIRMWARES, Script, TIMEOUT, concurrently, free_port
+from mpy import FIRMWARES, Script, TIMEOUT, concurrently, free_port, serve_one
 from servers import MQTT_EXCHANGE, Mosquitto, mqtt_digest, tls_server_context, wait_listening
 
 FIRMWARE = FIRMWARES[0]  # `socket` is usocket on this one (asyncio uses it)
@@ -562,21 +562,11 @@ class OldSocketWrapper(unittest.TestCase):
         srv = socket.socket()
         srv.bind(("127.0.0.1", 0))
         srv.listen(1)
-        srv.settimeout(TIMEOUT)
+        srv_port = srv.getsockname()[1]
         udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         udp.bind(("127.0.0.1", 0))
         udp.settimeout(TIMEOUT)
-
-        def serve():
-            with srv:
-                s, _ = srv.accept()
-                with s:
-                    s.settimeout(TIMEOUT)
-                    line = s.makefile("rb").readline()
-                    s.sendall(b"got:" + line)
-
-        t = threading.Thread(target=serve, daemon=True)
-        t.start()
+        t = serve_one(srv, lambda s, peer: s.sendall(b"got:" + s.makefile("rb").readline()))
         m = Script(FIRMWARE, f"""
             import sys
             sys.path.insert(0, {library_path("micropython-socket")!r})
@@ -594,7 +584,7 @@ class OldSocketWrapper(unittest.TestCase):
                 print("peer", addr)
                 s.close()
             l.close()
-            c = socket.create_connection(("localhost", {srv.getsockname()[1]}))
+            c = socket.create_connection(("localhost", {srv_port}))
             c.sendall(b"from the wrapper\\n")
             print("reply", c.recv(64))
             c.close()

@@ -7,10 +7,9 @@ import os
 import shutil
 import socket
 import tempfile
-import threading
 import unittest
 
-from mpy import ECHO_ROUND_TRIP, FIRMWARES, Script, TIMEOUT, echo_until_closed
+from mpy import ECHO_ROUND_TRIP, FIRMWARES, Script, TIMEOUT, echo_until_closed, serve_one
 
 SIZE = 1 << 20
 
@@ -30,19 +29,13 @@ class UnixSockets(unittest.TestCase):
                 l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 l.bind(path)
                 l.listen(1)
-                l.settimeout(TIMEOUT)
                 peers = []
 
-                def serve():
-                    with l:
-                        s, peer = l.accept()
-                        peers.append(peer)
-                        with s:
-                            s.settimeout(TIMEOUT)
-                            echo_until_closed(s)
+                def echo(s, peer):
+                    peers.append(peer)
+                    echo_until_closed(s)
 
-                t = threading.Thread(target=serve, daemon=True)
-                t.start()
+                t = serve_one(l, echo)
                 m = Script(fw, prelude=ECHO_ROUND_TRIP, source=f"""
                     import usocket as socket
                     def main():

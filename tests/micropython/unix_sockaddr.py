@@ -3,7 +3,7 @@
 # every accepted address with it); it takes this module's address tuples
 # and AF_UNIX paths too.
 import struct
-from _helpers import socket, expect
+from _helpers import socket, expect, tcp_pair
 
 print(socket.sockaddr(("127.0.0.1", 80)))
 print(socket.sockaddr(["10.1.2.3", 65535]))
@@ -14,17 +14,13 @@ print(socket.sockaddr(raw), socket.sockaddr(bytearray(raw[:8])))
 raw6 = struct.pack("<H", socket.AF_INET6) + struct.pack(">H", 443) + struct.pack(">I", 5) + bytes(15) + b"\x01" + struct.pack("<I", 3)
 print(socket.sockaddr(raw6))
 print(socket.sockaddr("/run/x.sock"), socket.sockaddr(b"\x01\x00\x00abstract"))
-# what an accepted connection gives, decoded as the old wrapper does
-l = socket.socket()
-l.bind(("127.0.0.1", 0))
-l.listen()
-c = socket.socket()
-c.connect(l.getsockname())
-s, peer = l.accept()
-fam, packed, port = socket.sockaddr(peer)
+# a connection's peer address (as accept gives it), decoded as the old
+# wrapper does
+c, s = tcp_pair()
+fam, packed, port = socket.sockaddr(s.getpeername())
 print(fam == socket.AF_INET, socket.inet_ntop(fam, packed), port == c.getsockname()[1])
-for x in (c, s, l):
-    x.close()
+c.close()
+s.close()
 
 expect("int", socket.sockaddr, 5)
 expect("1-tuple", socket.sockaddr, ("1.2.3.4",))
