@@ -160,8 +160,7 @@ from _helpers import open_fds
 
 
 def drop_pairs(n):
-    # (in a function: once it has returned, no stale slot of its frame can
-    # keep the last pair alive for the conservative collector)
+    # (in a function, so its frame is gone before the collector runs)
     for i in range(n):
         socket.socketpair()
 
@@ -170,7 +169,11 @@ gc.collect()
 before = open_fds()
 drop_pairs(3000)
 gc.collect()
-print("descriptors back", open_fds() - before)
+# The collector is conservative: a stale copy of the last pair's address in
+# a C stack slot (ASan's larger frames keep more of them; seen once in CI)
+# may keep that one pair alive. A missing finaliser would keep all 6,000.
+kept = open_fds() - before
+print("descriptors back", kept <= 2, kept if kept > 2 else "")
 
 # close() from another thread wakes a thread blocked in the socket (EBADF),
 # for each kind of AF_UNIX socket, as for TCP and UDP (threads.py).
