@@ -156,7 +156,7 @@ expect("socketpair str", socket.socketpair, "unix")
 # Dropped pairs are closed by the collector (and where 6,000 descriptors are
 # more than the limit allows, running out collects and tries again).
 import gc
-from _helpers import open_fds
+from _helpers import open_fds, fds_back
 
 
 def drop_pairs(n):
@@ -169,11 +169,7 @@ gc.collect()
 before = open_fds()
 drop_pairs(3000)
 gc.collect()
-# The collector is conservative: a stale copy of the last pair's address in
-# a C stack slot (ASan's larger frames keep more of them; seen once in CI)
-# may keep that one pair alive. A missing finaliser would keep all 6,000.
-kept = open_fds() - before
-print("descriptors back", kept <= 2, kept if kept > 2 else "")
+print("descriptors back", fds_back(before, 2))
 
 # close() from another thread wakes a thread blocked in the socket (EBADF),
 # for each kind of AF_UNIX socket, as for TCP and UDP (threads.py).
