@@ -40,6 +40,8 @@ LIBRARIES = [
      "ebdae77acebebf05a409074bc365f20de4ea40f9ebb19ed76904d3f3d4728866", "micropython-mdns"),
     ("micropython-socket", "micropython-socket-0.5.3.tar.gz",
      "c9fa8b2c45ab9523545384218a3aec7bf305b77fef96ecc4517b94760b44d795", "micropython-socket"),
+    ("micropython-phew", "micropython-phew-0.0.3.tar.gz",
+     "ac2740e5f5b1cb26b6717846352c29d01717a13eef70c54a6a0e9c962cc99e24", "phew"),
 ]
 
 

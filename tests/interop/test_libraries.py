@@ -23,7 +23,11 @@
   of the socket type written for MicroPython's unix module: it resolves
   every address with getaddrinfo and decodes accepted ones with
   `sockaddr()` and `inet_ntop`; as a server for CPython clients and as a
-  TCP and UDP client.
+  TCP and UDP client;
+- phew (Pimoroni's web server for the Pico W): routes with a query, JSON
+  and a form, a file served in 1 KB writes with `drain`, concurrent
+  CPython clients, and its captive-portal DNS server, a UDP socket driven
+  through asyncio's `_io_queue`, answering CPython's queries meanwhile.
 
 The libraries are the pinned releases tools/fetch-pypi.py puts in
 build/pylibs (`make pylibs`); they import `usocket` or, through asyncio,
@@ -605,6 +609,125 @@ class OldSocketWrapper(unittest.TestCase):
         self.assertEqual(m.finish()[0], 0)
         t.join(TIMEOUT)
         udp.close()
+
+
+PHEW_APP = """
+import sys, os
+sys.path.insert(0, {boards!r})
+sys.path.insert(0, {lib!r})
+os.chdir({work!r})  # phew writes log.txt into the current directory
+from phew import server, dns
+
+@server.route("/hello", methods=["GET"])
+def hello(request):
+    return "hi " + request.query.get("n", "?"), 200, "text/plain"
+
+@server.route("/sum", methods=["POST"])
+def total(request):
+    return str(sum(request.data["values"])), 200, "text/plain"
+
+@server.route("/form", methods=["POST"])
+def form(request):
+    return request.form["a"] + "|" + request.form["b"], 200, "text/plain"
+
+@server.route("/file", methods=["GET"])
+def file(request):
+    return server.serve_file("blob.bin")
+
+@server.route("/n/<n>", methods=["GET"])
+def number(request, n):
+    return str(int(n) ** 2), 200, "text/plain"
+
+dns.run_catchall("127.0.0.1", {dns_port})
+print("serving")
+server.run(host="127.0.0.1", port={port})
+"""
+
+# phew imports the board's `machine` (for RTC, in its log lines) and
+# `network` (for Wi-Fi set-up, not called here); the unix port has
+# neither, so these stand in for the board, not for the network stack.
+PHEW_BOARD = {
+    "machine.py": "class RTC:\n    def datetime(self):\n        return (2026, 1, 1, 0, 0, 0, 0, 0)\n",
+    "network.py": "",
+}
+
+
+def dns_query(name, qid):
+    labels = b"".join(bytes([len(p)]) + p.encode() for p in name.split("."))
+    return struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + labels + b"\0\0\1\0\1"
+
+
+class PhewServer(unittest.TestCase):
+    def test_web_server_and_catchall_dns(self):
+        work = tempfile.mkdtemp(prefix="usocket-phew-")
+        self.addCleanup(shutil.rmtree, work, True)
+        for name, text in PHEW_BOARD.items():
+            with open(os.path.join(work, name), "w") as f:
+                f.write(text)
+        blob = os.urandom(200000)
+        with open(os.path.join(work, "blob.bin"), "wb") as f:
+            f.write(blob)
+        port = free_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            dns_port = probe.getsockname()[1]
+        mp = Script(FIRMWARE, PHEW_APP.format(boards=work, lib=library_path("phew"), work=work,
+                                              port=port, dns_port=dns_port))
+        try:
+            while mp.readline() != "serving":  # after phew's log line
+                pass
+            wait_listening(port)
+
+            def request(method, path, body=None, headers={}):
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+                conn.request(method, path, body, headers)
+                r = conn.getresponse()
+                reply = (r.status, r.read())
+                conn.close()
+                return reply
+
+            self.assertEqual(request("GET", "/hello?n=usocket%21"), (200, b"hi usocket!"))
+            self.assertEqual(request("POST", "/sum", json.dumps({"values": list(range(500))}),
+                                     {"Content-Type": "application/json"}), (200, b"124750"))
+            self.assertEqual(request("POST", "/form", "a=x+y&b=%3D",
+                                     {"Content-Type": "application/x-www-form-urlencoded"}),
+                             (200, b"x y|="))
+            status, body = request("GET", "/file")
+            self.assertEqual((status, len(body)), (200, len(blob)))
+            self.assertEqual(hashlib.sha256(body).digest(), hashlib.sha256(blob).digest())
+
+            # DNS queries answered while HTTP clients keep the server busy
+            resolver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.addCleanup(resolver.close)
+            resolver.settimeout(TIMEOUT)
+
+            def client(n):
+                if n % 2:
+                    return request("GET", "/n/%d" % n)
+                qid = 0x4000 + n
+                resolver.sendto(dns_query("device%d.example" % n, qid), ("127.0.0.1", dns_port))
+                return qid
+
+            results, errors = concurrently(CLIENTS, client)
+            self.assertEqual(errors, [])
+            answers = {}
+            for _ in range(CLIENTS // 2):
+                reply, source = resolver.recvfrom(512)
+                self.assertEqual(source, ("127.0.0.1", dns_port))
+                answers[struct.unpack(">H", reply[:2])[0]] = reply
+            for n, result in enumerate(results):
+                if n % 2:
+                    self.assertEqual(result, (200, str(n * n).encode()))
+                    continue
+                reply = answers[result]
+                self.assertIn(dns_query("device%d.example" % n, result)[12:], reply)
+                self.assertEqual(reply[2:4], b"\x81\x80")
+                self.assertEqual(reply[-4:], socket.inet_aton("127.0.0.1"))
+            with open(os.path.join(work, "log.txt")) as f:
+                log = f.read()
+            self.assertEqual(log.count("> GET /n/"), CLIENTS // 2, log)
+        finally:
+            mp.kill()
 
 
 if __name__ == "__main__":
