@@ -713,7 +713,12 @@ gc.collect()
 after = lan.stats()
 print(after['tcp_pcb'] - before['tcp_pcb'], after['udp_pcb'] - before['udp_pcb'])
 """)
-        self.assertEqual(out, "0 0\n")
+        # The collector is conservative: a stale copy of the last socket's
+        # address on the stack may keep that one (and its pcb) alive. A
+        # missing finaliser keeps all thirty of each.
+        tcp, udp = map(int, out.split())
+        self.assertLessEqual(tcp, 1, out)
+        self.assertLessEqual(udp, 1, out)
 
 
 class Asyncio(BoardTest):
