@@ -13,7 +13,7 @@
   same with micropython-lib's current `requests` (what `mip` installs, over
   `tls`), from the MicroPython source tree;
 - microdot (an asyncio web framework) serving curl and 50 concurrent
-  CPython clients;
+  CPython clients, in clear and over HTTPS (asyncio's TLS server);
 - umqtt.robust riding out a broker restart: refused reconnects until the
   broker is back, then publish and subscribe again, no descriptor left over;
 - async_websocket_client (asyncio, a non-blocking socket read with
@@ -41,6 +41,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import struct
 import subprocess
 import tempfile
@@ -49,7 +50,7 @@ import time
 import unittest
 
 from mpy import FIRMWARES, Script, TIMEOUT, concurrently, free_port, serve_one
-from servers import MQTT_EXCHANGE, Mosquitto, mqtt_digest, tls_server_context, wait_listening
+from servers import MQTT_EXCHANGE, Mosquitto, make_certs, mqtt_digest, tls_server_context, wait_listening
 
 FIRMWARE = FIRMWARES[0]  # `socket` is usocket on this one (asyncio uses it)
 PYLIBS = os.environ.get("USOCKET_PYLIBS") or os.path.join(
@@ -323,8 +324,13 @@ async def shutdown(request):
     request.app.shutdown()
     return "bye"
 
+context = None
+if {cert!r}:
+    import ssl
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain({cert!r}, {key!r})
 print("serving")
-app.run(host="127.0.0.1", port={port})
+app.run(host="127.0.0.1", port={port}, ssl=context)
 print("stopped")
 """
 
@@ -333,21 +339,35 @@ CLIENTS = 50
 
 @unittest.skipUnless(shutil.which("curl"), "needs curl")
 class MicrodotServer(unittest.TestCase):
-    def test_serves_curl_and_concurrent_clients(self):
+    def serve(self, tls):
         port = free_port()
-        mp = Script(FIRMWARE, MICRODOT_APP.format(lib=library_path("microdot"), port=port))
+        key = cert = ""
+        if tls:
+            d = tempfile.mkdtemp(prefix="usocket-certs-")
+            self.addCleanup(shutil.rmtree, d)
+            key, cert, _ = make_certs(d)
+        mp = Script(FIRMWARE, MICRODOT_APP.format(lib=library_path("microdot"), port=port, cert=cert, key=key))
         try:
             mp.expect("serving")
-            wait_listening(port)
-            base = "http://127.0.0.1:%d" % port
+            base = "%s://127.0.0.1:%d" % ("https" if tls else "http", port)
+            verify = ("--cacert", cert) if tls else ()
 
-            def curl(*args):
-                out = subprocess.run(["curl", "-sS", "--max-time", str(TIMEOUT), *args],
-                                     capture_output=True, timeout=TIMEOUT + 5)
+            def curl(*args, until_listening=False):
+                end = time.monotonic() + 10
+                while True:
+                    out = subprocess.run(["curl", "-sS", "--max-time", str(TIMEOUT), *verify, *args],
+                                         capture_output=True, timeout=TIMEOUT + 5)
+                    if out.returncode != 7 or not until_listening or time.monotonic() > end:
+                        break
+                    time.sleep(0.05)  # 7: not listening yet
                 self.assertEqual(out.returncode, 0, out.stderr)
                 return out.stdout
 
-            self.assertEqual(curl(base + "/"), b"Hello from usocket")
+            # (the first request waits for the listener: a bare TCP probe
+            # would be a TLS handshake cut short, which modtls reports as
+            # OSError(MBEDTLS_ERR_SSL_CONN_EOF) in microdot's task, on
+            # MicroPython's C socket module too)
+            self.assertEqual(curl(base + "/", until_listening=True), b"Hello from usocket")
             body = os.urandom(12000)  # microdot refuses bodies over 16 KB by default
             with tempfile.NamedTemporaryFile() as f:
                 f.write(body)
@@ -357,7 +377,11 @@ class MicrodotServer(unittest.TestCase):
             self.assertEqual(curl(base + "/big"), b"0123456789" * 20000)
 
             def client(n):
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+                if tls:
+                    context = ssl.create_default_context(cafile=cert)
+                    conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=TIMEOUT, context=context)
+                else:
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
                 conn.request("GET", "/n/%d" % n)
                 r = conn.getresponse()
                 reply = (r.status, json.loads(r.read()))
@@ -376,6 +400,14 @@ class MicrodotServer(unittest.TestCase):
             self.assertEqual(mp.finish()[0], 0)
         finally:
             mp.kill()
+
+    def test_serves_curl_and_concurrent_clients(self):
+        self.serve(tls=False)
+
+    def test_https(self):
+        # asyncio's TLS server (the firmware's `ssl` over `tls`): each
+        # handshake runs on a non-blocking accepted socket
+        self.serve(tls=True)
 
 
 ROBUST_CLIENT = """
