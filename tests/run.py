@@ -16,7 +16,8 @@
    lwIP in-process, if given: the MicroPython-level tests again, with the
    expected outputs in tests/micropython/lwip_socket/ where lwIP's differ
    (each difference is listed in docs/behaviour.md) and that directory's own
-   tests, then tests/lwip/ (Ctrl-C, driven from CPython).
+   tests, then tests/lwip/ (Ctrl-C, driven from CPython; microdot
+   serving asyncio clients in clear and over TLS, in one process).
 
 Exits non-zero if anything fails or is skipped.
 """
@@ -209,8 +210,9 @@ def main():
         if not lwip_socket_tests(args.micropython_dir, fw, result_dir):
             failed.append("lwIP socket backend tests")
         if not unittest_dir("lwip", USOCKET_LWIP_FIRMWARE=os.path.abspath(fw),
+                            USOCKET_PYLIBS=os.environ.get("USOCKET_PYLIBS", pylibs_beside(fw)),
                             PYTHONWARNINGS="ignore::ResourceWarning"):
-            failed.append("lwIP socket backend Ctrl-C tests")
+            failed.append("lwIP socket backend Ctrl-C and microdot tests")
 
     if failed:
         print("FAILED:", ", ".join(failed))
