@@ -1275,9 +1275,27 @@ static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(socket_readline_obj, 1, 2, socket_rea
 // Stream protocol: read/readinto/readline/write and TLS, asyncio and select
 // go through these. "Would block" is reported as MP_EAGAIN, which the stream
 // functions turn into None.
+//
+// A Python subclass of the socket type inherits this protocol, and TLS and
+// select call it with the subclass's instance, not with the socket (methods
+// get the socket): the socket is the instance's native part. NULL while
+// there is none (the subclass's __init__ before super().__init__()).
+static usocket_t *stream_sock(mp_obj_t self_in) {
+    if (!mp_obj_is_exact_type(self_in, &socket_type)) {
+        self_in = mp_obj_cast_to_native_base(self_in, MP_OBJ_FROM_PTR(&socket_type));
+        if (self_in == MP_OBJ_NULL || !mp_obj_is_exact_type(self_in, &socket_type)) {
+            return NULL;
+        }
+    }
+    return get_sock(self_in);
+}
+
 static mp_uint_t socket_stream_read(mp_obj_t self_in, void *buf, mp_uint_t size, int *errcode) {
-    mp_int_t status;
-    USOCKET_CALL(status, usocket_recv(get_sock(self_in), buf, size, 0, NULL));
+    usocket_t *sock = stream_sock(self_in);
+    mp_int_t status = -MP_EBADF;
+    if (sock) {
+        USOCKET_CALL(status, usocket_recv(sock, buf, size, 0, NULL));
+    }
     if (status < 0) {
         *errcode = -status;
         return MP_STREAM_ERROR;
@@ -1286,8 +1304,11 @@ static mp_uint_t socket_stream_read(mp_obj_t self_in, void *buf, mp_uint_t size,
 }
 
 static mp_uint_t socket_stream_write(mp_obj_t self_in, const void *buf, mp_uint_t size, int *errcode) {
-    mp_int_t status;
-    USOCKET_CALL(status, usocket_send(get_sock(self_in), buf, size, 0, NULL));
+    usocket_t *sock = stream_sock(self_in);
+    mp_int_t status = -MP_EBADF;
+    if (sock) {
+        USOCKET_CALL(status, usocket_send(sock, buf, size, 0, NULL));
+    }
     if (status < 0) {
         *errcode = -status;
         return MP_STREAM_ERROR;
@@ -1296,7 +1317,11 @@ static mp_uint_t socket_stream_write(mp_obj_t self_in, const void *buf, mp_uint_
 }
 
 static mp_uint_t socket_stream_ioctl(mp_obj_t self_in, mp_uint_t request, uintptr_t arg, int *errcode) {
-    usocket_t *sock = get_sock(self_in);
+    usocket_t *sock = stream_sock(self_in);
+    if (sock == NULL) {
+        *errcode = MP_EBADF;
+        return request == MP_STREAM_POLL ? MP_STREAM_POLL_NVAL : MP_STREAM_ERROR;
+    }
     switch (request) {
         case MP_STREAM_POLL:
             return USOCKET_DEFERRED(usocket_poll(sock, (uint32_t)arg));

@@ -3,7 +3,8 @@ client in two MicroPython processes with 1 MiB checked end to end, a
 non-blocking handshake driven by select.poll (which asks usocket through
 the TLS object's ioctl), a MicroPython TLS server for CPython's ssl, and
 asyncio's TLS streams (start_server and open_connection with ssl=), and
-the firmware's `ssl` module (file names, CA checks by host name).
+the firmware's `ssl` module (file names, CA checks by host name), and TLS
+over a Python subclass of the socket type.
 
 Certificates are made at test time with the openssl command."""
 import hashlib
@@ -80,6 +81,36 @@ class Tls(unittest.TestCase):
                         h.update(chunk)
                     got = t.read(32)
                     print("digest", got == h.digest())
+                    t.close()
+                """)
+                self.assertEqual(cli.expect("digest"), "True")
+                self.assertEqual(srv.expect("received"), str(SIZE))
+                self.assertEqual(cli.finish()[0], 0)
+                self.assertEqual(srv.finish()[0], 0)
+
+    def test_subclassed_socket(self):
+        """TLS over a Python subclass of the socket type (micropython-lib's
+        socket.py is one): TLS calls the stream protocol with the instance,
+        whose socket is its native part."""
+        for fw in FIRMWARES:
+            with self.subTest(firmware=fw):
+                srv, port = self.server(fw)
+                cli = Script(fw, f"""
+                    import usocket as socket, tls, hashlib
+                    class Sock(socket.socket):
+                        pass
+                    s = Sock()
+                    s.connect(("127.0.0.1", {port}))
+                    ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
+                    ctx.verify_mode = tls.CERT_REQUIRED
+                    ctx.load_verify_locations(open({self.der!r}, "rb").read())
+                    t = ctx.wrap_socket(s, server_hostname="localhost")
+                    chunk = bytes(range(256)) * 64
+                    h = hashlib.sha256()
+                    for i in range({SIZE} // len(chunk)):
+                        t.write(chunk)
+                        h.update(chunk)
+                    print("digest", t.read(32) == h.digest())
                     t.close()
                 """)
                 self.assertEqual(cli.expect("digest"), "True")

@@ -98,3 +98,40 @@ p.modify(s, RD)
 print("re-armed", [(obj is s, names(ev)) for obj, ev in p.ipoll(0)])
 c.close()
 s.close()
+
+# A Python subclass of the socket type (micropython-lib's socket.py is one):
+# select asks the instance, and the answer is its socket's.
+class Sub(socket.socket):
+    pass
+
+
+l = socket.socket()
+l.bind(("127.0.0.1", 0))
+l.listen(1)
+c = Sub()
+c.connect(l.getsockname())
+s, _ = l.accept()
+p = select.poll()
+p.register(c, RD)
+print("subclass, nothing sent", p.poll(0))
+s.send(b"x")
+print("subclass, one byte", [(obj is c, names(ev)) for obj, ev in p.poll(1000)])
+print("subclass read", c.read(1))
+c.close()
+print("subclass closed", [(obj is c, names(ev)) for obj, ev in p.poll(0)])
+s.close()
+l.close()
+
+
+# ... and one whose __init__ registers itself before its socket exists
+class Early(socket.socket):
+    def __init__(self):
+        p = select.poll()
+        p.register(self, RD)
+        print("before super().__init__", [names(ev) for obj, ev in p.poll(0)])
+        super().__init__()
+
+
+e = Early()
+print("after", e.fileno() >= 0)
+e.close()
