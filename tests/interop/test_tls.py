@@ -62,61 +62,43 @@ class Tls(unittest.TestCase):
         m = Script(fw, SERVER.format(cert=self.cert, key=self.key, size=SIZE))
         return m, int(m.expect("port"))
 
-    def test_micropython_client_and_server_1mib(self):
+    # The client's socket: the module's type, or a Python subclass of it
+    # (micropython-lib's socket.py is one), where TLS calls the stream
+    # protocol with the subclass's instance, whose socket is its native part.
+    PLAIN = "s = socket.socket()"
+    SUBCLASS = "class Sock(socket.socket):\n    pass\ns = Sock()"
+
+    def client_and_server_1mib(self, make_socket):
         for fw in FIRMWARES:
             with self.subTest(firmware=fw):
                 srv, port = self.server(fw)
                 cli = Script(fw, f"""
-                    import usocket as socket, tls, hashlib
-                    ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
-                    ctx.verify_mode = tls.CERT_REQUIRED
-                    ctx.load_verify_locations(open({self.der!r}, "rb").read())  # cadata, DER
-                    s = socket.socket()
-                    s.connect(("127.0.0.1", {port}))
-                    t = ctx.wrap_socket(s, server_hostname="localhost")
-                    chunk = bytes(range(256)) * 64
-                    h = hashlib.sha256()
-                    for i in range({SIZE} // len(chunk)):
-                        t.write(chunk)
-                        h.update(chunk)
-                    got = t.read(32)
-                    print("digest", got == h.digest())
-                    t.close()
-                """)
+import usocket as socket, tls, hashlib
+ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
+ctx.verify_mode = tls.CERT_REQUIRED
+ctx.load_verify_locations(open({self.der!r}, "rb").read())  # cadata, DER
+{make_socket}
+s.connect(("127.0.0.1", {port}))
+t = ctx.wrap_socket(s, server_hostname="localhost")
+chunk = bytes(range(256)) * 64
+h = hashlib.sha256()
+for i in range({SIZE} // len(chunk)):
+    t.write(chunk)
+    h.update(chunk)
+got = t.read(32)
+print("digest", got == h.digest())
+t.close()
+""")
                 self.assertEqual(cli.expect("digest"), "True")
                 self.assertEqual(srv.expect("received"), str(SIZE))
                 self.assertEqual(cli.finish()[0], 0)
                 self.assertEqual(srv.finish()[0], 0)
 
+    def test_micropython_client_and_server_1mib(self):
+        self.client_and_server_1mib(self.PLAIN)
+
     def test_subclassed_socket(self):
-        """TLS over a Python subclass of the socket type (micropython-lib's
-        socket.py is one): TLS calls the stream protocol with the instance,
-        whose socket is its native part."""
-        for fw in FIRMWARES:
-            with self.subTest(firmware=fw):
-                srv, port = self.server(fw)
-                cli = Script(fw, f"""
-                    import usocket as socket, tls, hashlib
-                    class Sock(socket.socket):
-                        pass
-                    s = Sock()
-                    s.connect(("127.0.0.1", {port}))
-                    ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
-                    ctx.verify_mode = tls.CERT_REQUIRED
-                    ctx.load_verify_locations(open({self.der!r}, "rb").read())
-                    t = ctx.wrap_socket(s, server_hostname="localhost")
-                    chunk = bytes(range(256)) * 64
-                    h = hashlib.sha256()
-                    for i in range({SIZE} // len(chunk)):
-                        t.write(chunk)
-                        h.update(chunk)
-                    print("digest", t.read(32) == h.digest())
-                    t.close()
-                """)
-                self.assertEqual(cli.expect("digest"), "True")
-                self.assertEqual(srv.expect("received"), str(SIZE))
-                self.assertEqual(cli.finish()[0], 0)
-                self.assertEqual(srv.finish()[0], 0)
+        self.client_and_server_1mib(self.SUBCLASS)
 
     def test_nonblocking_handshake_driven_by_poll(self):
         for fw in FIRMWARES:
