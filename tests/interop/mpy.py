@@ -18,12 +18,13 @@ TIMEOUT = 30
 
 
 # MicroPython source a script can start with (Script's `prelude`): reads a
-# stream to its end; returns the byte count and the SHA-256 of the bytes.
+# stream to its end, `room` bytes at most per read; returns the byte count
+# and the SHA-256 of the bytes.
 HASH_UNTIL_EOF = """
 import hashlib
-def hash_until_eof(s):
+def hash_until_eof(s, room=8192):
     h = hashlib.sha256()
-    buf = bytearray(8192)
+    buf = bytearray(room)
     n = 0
     while True:
         k = s.readinto(buf)

@@ -21,6 +21,7 @@ from board import Board  # noqa: E402
 from vhost import VirtualHost, IP as VHOST_IP, TCP_REFUSE_PORT, UDP_SINK_PORT  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
 from servers import MQTT_EXCHANGE, Mosquitto, mqtt_digest  # noqa: E402
+from mpy import HASH_UNTIL_EOF  # noqa: E402
 
 # An address on the guest's segment that nobody answers ARP for (QEMU's user
 # network resets TCP to anything but its forwards, so silence needs this).
@@ -122,20 +123,11 @@ def queue_echoes(u, messages):
 class Tcp(BoardTest):
     def test_server_for_a_cpython_client_256k(self):
         payload = os.urandom(BIG)
-        self.board.start("""
-import hashlib
+        self.board.start(HASH_UNTIL_EOF + """
 l = listen_80()
 s, peer = l.accept()
-h = hashlib.sha256()
-buf = bytearray(2048)
-n = 0
-while True:
-    k = s.readinto(buf)
-    if not k:
-        break
-    h.update(memoryview(buf)[:k])
-    n += k
-s.sendall(h.digest())
+n, digest = hash_until_eof(s, 2048)
+s.sendall(digest)
 s.close()
 l.close()
 print('got', n, peer[0])
