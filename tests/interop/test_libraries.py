@@ -12,6 +12,10 @@
   HTTPS (the libraries import `ussl`, the firmware's alias of `ssl`); the
   same with micropython-lib's current `requests` (what `mip` installs, over
   `tls`), from the MicroPython source tree;
+- mip (micropython-lib's package installer, from the same tree) installing a
+  package with a dependency, a file by URL and a 150,000-byte file from a
+  CPython index server, in clear and over HTTPS, every byte compared and
+  files already there not fetched again;
 - microdot (an asyncio web framework) serving curl and 50 concurrent
   CPython clients, in clear and over HTTPS (asyncio's TLS server);
 - umqtt.robust riding out a broker restart: refused reconnects until the
@@ -295,6 +299,165 @@ class RequestsWithHttpServer(UrequestsWithHttpServer):
         self.lib = os.path.join(micropython, "lib", "micropython-lib", "micropython", "requests")
         if not os.path.isdir(self.lib):
             raise AssertionError("%s is missing: run `make micropython-source`" % self.lib)
+
+
+MIP_CLIENT = """
+import sys
+sys.path.insert(0, {requests!r})
+sys.path.insert(0, {mip!r})
+import mip
+index = "{scheme}://localhost:{port}/pi"
+print("mpy", sys.implementation._mpy & 0xFF)
+mip.install("app", index=index, target={target!r})
+print("-- again")
+mip.install("app", index=index, target={target!r})
+print("-- url")
+mip.install("{scheme}://127.0.0.1:{port}/raw/single.py", target={target!r})
+print("-- missing")
+mip.install("nothere", index=index, target={target!r})
+print("-- refused")
+try:
+    mip.install("app", index="{scheme}://127.0.0.1:{closed}/pi", target={target!r})
+except OSError as e:
+    print("refused", e.errno)
+sys.path.insert(0, {target!r})
+import app
+print("imported", app.VALUE, app.helper_value())
+"""
+
+
+class MipIndex(http.server.BaseHTTPRequestHandler):
+    """A package index in the layout of micropython.org/pi/v2, which `mip`
+    reads: package/<mpy version>/<name>/latest.json, whose "hashes" name
+    files served at file/<first two>/<short hash>, "urls" files fetched as
+    they are and "deps" other packages. Records the paths asked for."""
+    files = {}
+    packages = {}
+    asked = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        self.asked.append(self.path)
+        parts = self.path.split("/")
+        body = None
+        if parts[1:3] == ["pi", "package"] and len(parts) == 6 and parts[5] == "latest.json":
+            package = self.packages.get(parts[4])
+            if package is not None:
+                body = json.dumps(package).encode().replace(b"PORT", str(self.server.server_address[1]).encode())
+        elif parts[1:3] == ["pi", "file"] and len(parts) == 5:
+            body = self.files.get(parts[4])
+        elif parts[1] == "raw" and len(parts) == 3:
+            body = self.files.get(parts[2])
+        if body is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def short_hash(data):
+    return hashlib.sha256(data).hexdigest()[:8]  # as the index gives it
+
+
+class MipInstall(unittest.TestCase):
+    """micropython-lib's `mip` (the package installer every MicroPython user
+    meets first, from the MicroPython source tree) installing a package with
+    a dependency, a file by URL and a 150,000-byte file from a CPython index
+    server over `requests`, in clear and over HTTPS: every byte compared,
+    files already there not fetched again, a missing package and a refused
+    connection reported as mip reports them."""
+
+    def setUp(self):
+        micropython = os.environ.get("USOCKET_MICROPYTHON_DIR") or os.path.join(
+            os.path.dirname(os.path.abspath(__file__)), "..", "..", "micropython")
+        lib = os.path.join(micropython, "lib", "micropython-lib")
+        self.requests = os.path.join(lib, "micropython", "requests")
+        self.mip = os.path.join(lib, "python-ecosys", "mip")
+        for d in (self.requests, self.mip):
+            if not os.path.isdir(d):
+                raise AssertionError("%s is missing: run `make micropython-source`" % d)
+        self.target = tempfile.mkdtemp(prefix="usocket-mip-")
+        self.addCleanup(shutil.rmtree, self.target, True)
+        self.contents = {
+            "app/__init__.py": b"from helper import helper_value\nVALUE = 42\n",
+            "app/model.bin": os.urandom(150_000),
+            "helper.py": b"def helper_value():\n    return 'helper'\n",
+            "extra.txt": b"fetched by URL\n" * 100,
+            "single.py": b"# installed from a URL\n",
+        }
+        files = {short_hash(data): data for data in self.contents.values()}
+        files["extra.txt"] = self.contents["extra.txt"]
+        files["single.py"] = self.contents["single.py"]
+        hashes = lambda *names: [[n, short_hash(self.contents[n])] for n in names]
+        handler = type("Index", (MipIndex,), {"files": files, "asked": [], "packages": {
+            "app": {"hashes": hashes("app/__init__.py", "app/model.bin"),
+                    "deps": [["helper", "latest"]], "v": 1, "version": "1.0"},
+            "helper": {"hashes": hashes("helper.py"), "v": 1, "version": "0.1",
+                       "urls": [["extra.txt", "SCHEME://127.0.0.1:PORT/raw/extra.txt"]]},
+        }})
+        self.handler = handler
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.addCleanup(self.server.server_close)
+        self.addCleanup(self.server.shutdown)
+
+    def test_install_over_http(self):
+        self.install("http")
+
+    @unittest.skipUnless(shutil.which("openssl"), "needs the openssl command")
+    def test_install_over_https(self):
+        self.server.socket = tls_server_context(self).wrap_socket(self.server.socket, server_side=True)
+        self.install("https")
+
+    def install(self, scheme):
+        helper = self.handler.packages["helper"]
+        helper["urls"][0][1] = helper["urls"][0][1].replace("SCHEME", scheme)
+        port = self.server.server_address[1]
+        mp = Script(FIRMWARE, MIP_CLIENT.format(requests=self.requests, mip=self.mip, scheme=scheme, port=port,
+                                                target=self.target, closed=free_port()))
+        rc, out = mp.finish(TIMEOUT * 2)
+        lines = out.splitlines()
+        self.assertEqual(rc, 0, out)
+        mpy = lines[0].split()[1]
+        first, again, url, missing, refused = "\n".join(lines[1:]).split("\n-- ")
+        index = "%s://localhost:%d/pi" % (scheme, port)
+        self.assertEqual(first.splitlines(), [
+            "Installing app (latest) from %s to %s" % (index, self.target),
+            "Copying: %s/app/__init__.py" % self.target,
+            "Copying: %s/app/model.bin" % self.target,
+            "Installing helper (latest) from %s to %s" % (index, self.target),
+            "Copying: %s/helper.py" % self.target,
+            "Copying: %s/extra.txt" % self.target,
+            "Done"])
+        # the second time only the file listed by URL is fetched
+        self.assertEqual(again.splitlines(), [
+            "again",
+            "Installing app (latest) from %s to %s" % (index, self.target),
+            "Exists: %s/app/__init__.py" % self.target,
+            "Exists: %s/app/model.bin" % self.target,
+            "Installing helper (latest) from %s to %s" % (index, self.target),
+            "Exists: %s/helper.py" % self.target,
+            "Copying: %s/extra.txt" % self.target,
+            "Done"])
+        self.assertEqual(url.splitlines()[1:], [
+            "Downloading %s://127.0.0.1:%d/raw/single.py to %s" % (scheme, port, self.target),
+            "Copying: %s/single.py" % self.target,
+            "Done"])
+        self.assertEqual(missing.splitlines()[1:], [
+            "Installing nothere (latest) from %s to %s" % (index, self.target),
+            "Package not found: %s/package/%s/nothere/latest.json" % (index, mpy),
+            "Package may be partially installed"])
+        self.assertEqual(refused.splitlines()[-2:], ["refused %d" % errno.ECONNREFUSED, "imported 42 helper"])
+        for name, data in self.contents.items():
+            with open(os.path.join(self.target, name), "rb") as f:
+                self.assertEqual(f.read(), data, name)
+        files = [p for p in self.handler.asked if p.startswith("/pi/file/")]
+        self.assertEqual(len(files), 3)  # each hashed file once, not again
+        self.assertEqual(self.handler.asked.count("/raw/extra.txt"), 2)
 
 
 MICRODOT_APP = """
