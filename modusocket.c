@@ -490,10 +490,19 @@ static mp_obj_t ascii_str(const uint8_t *text, size_t len) {
 #define ADDR_ROOM_MAX (USOCKET_ADDR_TEXT_MAX)
 #endif
 
+// The longest text of an address that fits a room. An AF_INET socket's room
+// holds dotted-quad text only: with its str that is two GC blocks on 32- and
+// 64-bit ports, as for the shortest address, so filling it gives nothing
+// back and needs no gc_realloc (~150 instructions per accept or new sender).
+#define ADDR_ROOM_IPV4 (15) // 255.255.255.255
+static size_t addr_room_text_max(const addr_room_t *room) {
+    return room->tuple == NULL ? ADDR_ROOM_MAX : room->tuple->len == 2 ? ADDR_ROOM_IPV4 : USOCKET_ADDR_TEXT_MAX;
+}
+
 static void addr_room_new(addr_room_t *room, int32_t family) {
     room->tuple = USOCKET_IS_UNIX(family) ? NULL
         : MP_OBJ_TO_PTR(mp_obj_new_tuple(family == USOCKET_AF_INET6 ? 4 : 2, NULL));
-    room->host = m_malloc(sizeof(mp_obj_str_t) + (USOCKET_IS_UNIX(family) ? ADDR_ROOM_MAX : USOCKET_ADDR_TEXT_MAX) + 1);
+    room->host = m_malloc(sizeof(mp_obj_str_t) + addr_room_text_max(room) + 1);
 }
 
 #if USOCKET_BACKEND_POSIX
@@ -526,9 +535,15 @@ static mp_obj_t addr_room_fill(addr_room_t *room, const usocket_addr_t *a) {
         return unix_path_fill(room->host, a);
     }
     #endif
+    size_t room_max = addr_room_text_max(room);
+    size_t len = usocket_addr_format(a, (uint8_t *)(room->host + 1), room_max);
+    if (len > room_max) {
+        return mp_const_none;
+    }
     mp_obj_str_t *o = room->host;
-    size_t len = usocket_addr_format(a, (uint8_t *)(o + 1));
-    o = (mp_obj_str_t *)m_renew(byte, o, sizeof(mp_obj_str_t) + USOCKET_ADDR_TEXT_MAX + 1, sizeof(mp_obj_str_t) + len + 1);
+    if (room_max > ADDR_ROOM_IPV4) {
+        o = (mp_obj_str_t *)m_renew(byte, o, sizeof(mp_obj_str_t) + room_max + 1, sizeof(mp_obj_str_t) + len + 1);
+    }
     // An IPv4 address in a room made for IPv6 (a dual-stack socket's) leaves
     // two slots unused; a socket's room is never too small for its addresses.
     size_t n = MIN(a->family == USOCKET_AF_INET6 ? 4 : 2, room->tuple->len);

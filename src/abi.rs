@@ -333,11 +333,13 @@ pub unsafe extern "C" fn usocket_addr_from_unix(buf: *const u8, len: usize, out:
 }
 
 /// Writes the host part of `addr` as text (no NUL) into `out`, which holds
-/// `USOCKET_ADDR_TEXT_MAX` bytes; returns the length.
+/// `room` bytes; returns the text's whole length: more than `room` means
+/// only the first `room` bytes were written. `USOCKET_ADDR_TEXT_MAX` bytes
+/// hold any address.
 #[no_mangle]
-pub unsafe extern "C" fn usocket_addr_format(addr: *const SockAddr, out: *mut u8) -> usize {
-    // SAFETY: addr is valid; out holds ADDR_TEXT_MAX bytes.
-    unsafe { (*addr).format_host(&mut *(out as *mut [u8; ADDR_TEXT_MAX])) }
+pub unsafe extern "C" fn usocket_addr_format(addr: *const SockAddr, out: *mut u8, room: usize) -> usize {
+    // SAFETY: addr is valid; out holds `room` writable bytes.
+    unsafe { (*addr).format_host(core::slice::from_raw_parts_mut(out, room)) }
 }
 
 /// getaddrinfo. `host` may be null (None); `service` may be null (port 0).

@@ -149,8 +149,9 @@ impl SockAddr {
         }
     }
 
-    /// Writes the address part as text; returns its length.
-    pub fn format_host(&self, out: &mut [u8; ADDR_TEXT_MAX]) -> usize {
+    /// Writes the address part as text; returns its length. Only what fits
+    /// `out` is written.
+    pub fn format_host(&self, out: &mut [u8]) -> usize {
         if self.family == AF_INET || !IPV6 {
             format_ipv4(&self.ipv4(), out)
         } else {

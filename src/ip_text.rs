@@ -6,7 +6,6 @@
 //! Written without indexing that could panic: a panic path would pull
 //! formatting code into the firmware.
 
-use crate::addr::ADDR_TEXT_MAX;
 
 /// Parses dotted-quad IPv4 text: exactly four decimal parts of 0-255, no
 /// leading zeros, nothing else (what inet_pton accepts).
@@ -114,12 +113,13 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
+    /// Counts every byte but writes only those that fit: a caller with a
+    /// short buffer learns the whole length and can tell.
     fn byte(&mut self, b: u8) {
-        // The buffer is sized for the longest text; never short in practice.
         if let Some(slot) = self.out.get_mut(self.len) {
             *slot = b;
-            self.len += 1;
         }
+        self.len += 1;
     }
 
     fn decimal(&mut self, v: u8) {
@@ -153,8 +153,9 @@ impl Writer<'_> {
     }
 }
 
-/// Dotted-quad text; returns its length (at most 15).
-pub fn format_ipv4(ip: &[u8; 4], out: &mut [u8; ADDR_TEXT_MAX]) -> usize {
+/// Dotted-quad text; returns its length (at most 15). Only what fits `out` is
+/// written (as for format_ipv6): `ADDR_TEXT_MAX` bytes hold any address.
+pub fn format_ipv4(ip: &[u8; 4], out: &mut [u8]) -> usize {
     let mut w = Writer { out, len: 0 };
     w.dotted(*ip);
     w.len
@@ -164,7 +165,7 @@ pub fn format_ipv4(ip: &[u8; 4], out: &mut [u8; ADDR_TEXT_MAX]) -> usize {
 /// the longest run of two or more zero groups (the first on a tie) as `::`,
 /// and a dotted tail for IPv4-mapped (`::ffff:a.b.c.d`) and IPv4-compatible
 /// addresses.
-pub fn format_ipv6(ip: &[u8; 16], out: &mut [u8; ADDR_TEXT_MAX]) -> usize {
+pub fn format_ipv6(ip: &[u8; 16], out: &mut [u8]) -> usize {
     let mut words = [0u16; 8];
     for (w, pair) in words.iter_mut().zip(ip.chunks_exact(2)) {
         *w = u16::from_be_bytes([pair[0], pair[1]]);
@@ -218,6 +219,7 @@ pub fn format_ipv6(ip: &[u8; 16], out: &mut [u8; ADDR_TEXT_MAX]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::addr::ADDR_TEXT_MAX;
     use std::net::{Ipv4Addr, Ipv6Addr};
     use std::string::{String, ToString};
 
@@ -235,6 +237,19 @@ mod tests {
         let mut buf = [0u8; ADDR_TEXT_MAX];
         let n = format_ipv4(&ip, &mut buf);
         String::from_utf8(buf[..n].to_vec()).unwrap()
+    }
+
+    #[test]
+    fn short_buffers_get_a_prefix_and_the_whole_length() {
+        // The shim formats an AF_INET socket's addresses into 15 bytes.
+        let mut four = [b'#'; 16];
+        assert_eq!(format_ipv4(&[255; 4], &mut four[..15]), 15);
+        assert_eq!(&four, b"255.255.255.255#");
+        let mut short = [b'#'; 8];
+        let ip = v6("2001:db8::ff00:42:8329").unwrap();
+        assert_eq!(format_ipv6(&ip, &mut short[..7]), 22);
+        assert_eq!(&short, b"2001:db#");
+        assert_eq!(format_ipv4(&[1, 2, 3, 4], &mut []), 7);
     }
 
     #[test]
