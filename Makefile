@@ -26,7 +26,7 @@ MICROPY_ORIG_SHA256 := 7b25be99a502f070b2de81dafc08da7051d992325d6e67daa9045a918
 
 # Debian packages the build and the tests use.
 DEB_BUILD := dpkg-dev gcc make pkg-config libclang-dev libffi-dev libmbedtls-dev python3
-DEB_TEST := iproute2 procps openssl mosquitto curl
+DEB_TEST := iproute2 iptables procps openssl mosquitto curl
 
 TOP := $(abspath .)
 MICROPY_ABS := $(abspath $(MICROPY_DIR))
