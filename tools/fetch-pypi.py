@@ -42,6 +42,8 @@ LIBRARIES = [
      "c9fa8b2c45ab9523545384218a3aec7bf305b77fef96ecc4517b94760b44d795", "micropython-socket"),
     ("micropython-phew", "micropython-phew-0.0.3.tar.gz",
      "ac2740e5f5b1cb26b6717846352c29d01717a13eef70c54a6a0e9c962cc99e24", "phew"),
+    ("micropython-urllib.urequest", "micropython-urllib.urequest-0.6.3.tar.gz",
+     "69e24791c40f3a0a93565c71d38470488c8ffecb27261ad08e0a83fdd79d1808", "urllib.urequest"),
 ]
 
 

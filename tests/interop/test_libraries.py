@@ -12,6 +12,9 @@
   HTTPS (the libraries import `ussl`, the firmware's alias of `ssl`); the
   same with micropython-lib's current `requests` (what `mip` installs, over
   `tls`), from the MicroPython source tree;
+- urllib.urequest (micropython-lib's old HTTP/1.0 client, which returns
+  the socket or TLS object itself to be read to the server's close) with
+  the same server, over HTTP and HTTPS;
 - mip (micropython-lib's package installer, from the same tree) installing a
   package with a dependency, a file by URL and a 150,000-byte file from a
   CPython index server, in clear and over HTTPS, every byte compared and
@@ -299,6 +302,60 @@ class RequestsWithHttpServer(UrequestsWithHttpServer):
         self.lib = os.path.join(micropython, "lib", "micropython-lib", "micropython", "requests")
         if not os.path.isdir(self.lib):
             raise AssertionError("%s is missing: run `make micropython-source`" % self.lib)
+
+
+URLOPEN_CLIENT = """
+import sys, hashlib, binascii, errno
+sys.path.insert(0, {lib!r})
+from urllib.urequest import urlopen
+f = urlopen("{scheme}://127.0.0.1:{port}/blob")
+body = f.read()  # the connection itself: read() to the server's close
+print("blob", len(body), binascii.hexlify(hashlib.sha256(body).digest()).decode())
+f.close()
+f = urlopen("{scheme}://localhost:{port}/echo", data=b"y" * 20000)
+print("post", f.read(3), len(f.read()))
+f.close()
+f = urlopen("{scheme}://localhost:{port}/json", method="GET")
+print("json", f.readline())
+f.close()
+try:
+    urlopen("{scheme}://127.0.0.1:{closed}/")
+except OSError as e:
+    print("refused", e.errno == errno.ECONNREFUSED)
+"""
+
+
+class UrllibUrequestWithHttpServer(unittest.TestCase):
+    """micropython-lib's old urllib.urequest (0.6.3): it speaks HTTP/1.0 on
+    `usocket` itself (or on `ussl.wrap_socket`'s object) and returns that
+    stream, which the caller reads to the server's close."""
+
+    def setUp(self):
+        self.lib = library_path("urllib.urequest")
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.addCleanup(self.server.server_close)
+        self.addCleanup(self.server.shutdown)
+
+    def test_urlopen(self):
+        self.run_client("http")
+
+    @unittest.skipUnless(shutil.which("openssl"), "needs the openssl command")
+    def test_urlopen_over_tls(self):
+        self.server.socket = tls_server_context(self).wrap_socket(self.server.socket, server_side=True)
+        self.run_client("https")
+
+    def run_client(self, scheme):
+        mp = Script(FIRMWARE, URLOPEN_CLIENT.format(lib=self.lib, scheme=scheme, port=self.server.server_address[1],
+                                                    closed=free_port()))
+        try:
+            self.assertEqual(mp.expect("blob"), "300000 " + hashlib.sha256(BLOB).hexdigest())
+            self.assertEqual(mp.expect("post"), "b'|yy' 19998")
+            self.assertEqual(mp.expect("json"), repr(b'{"list": [1, 2, 3], "host": "localhost"}'))
+            self.assertEqual(mp.expect("refused"), "True")
+            self.assertEqual(mp.finish()[0], 0)
+        finally:
+            mp.kill()
 
 
 MIP_CLIENT = """
