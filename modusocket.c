@@ -1409,14 +1409,15 @@ MP_DEFINE_CONST_OBJ_TYPE(
 /******************************************************************************/
 // Module functions
 
-// A host or service argument: None, str or bytes.
+// A host or service argument: None, str or bytes. `what` names it and what
+// else it may be, for the TypeError.
 static const uint8_t *optional_text(mp_obj_t o, size_t *len, const char *what) {
     if (o == mp_const_none) {
         *len = 0;
         return NULL;
     }
     if (!mp_obj_is_str_or_bytes(o)) {
-        mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("%s must be None, str or bytes"), what);
+        mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("%s None, str or bytes"), what);
     }
     return (const uint8_t *)mp_obj_str_get_data(o, len);
 }
@@ -1443,7 +1444,7 @@ static mp_obj_t mod_getaddrinfo(size_t n_args, const mp_obj_t *args, mp_map_t *k
     int32_t flags = get_int32(vals[ARG_flags].u_obj);
 
     size_t host_len, service_len;
-    const uint8_t *host = optional_text(vals[ARG_host].u_obj, &host_len, "host");
+    const uint8_t *host = optional_text(vals[ARG_host].u_obj, &host_len, "host must be");
     mp_obj_t port_in = vals[ARG_port].u_obj;
     char port_text[6];
     const uint8_t *service;
@@ -1461,7 +1462,7 @@ static mp_obj_t mod_getaddrinfo(size_t n_args, const mp_obj_t *args, mp_map_t *k
         flags |= USOCKET_AI_NUMERICSERV;
         #endif
     } else {
-        service = optional_text(port_in, &service_len, "port");
+        service = optional_text(port_in, &service_len, "port must be an int,");
     }
 
     usocket_addrinfo_t found[USOCKET_GAI_MAX];

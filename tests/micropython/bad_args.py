@@ -96,6 +96,10 @@ print("-- module functions")
 expect("getaddrinfo no args", socket.getaddrinfo)
 expect("getaddrinfo host int", socket.getaddrinfo, 1, 80)
 expect("getaddrinfo port float", socket.getaddrinfo, "127.0.0.1", 1.5)
+try:
+    socket.getaddrinfo("127.0.0.1", 1.5)
+except TypeError as e:
+    print("getaddrinfo port float:", e)  # says what a port may be
 expect("getaddrinfo port range", socket.getaddrinfo, "127.0.0.1", 70000)
 expect("getaddrinfo family", socket.getaddrinfo, "127.0.0.1", 80, 12345)
 expect("getaddrinfo bad numeric", socket.getaddrinfo, "1.2.3.4.5", 80)
