@@ -86,11 +86,15 @@ def queue_echoes(u, messages):
     first = u.recvfrom(100)
     for m in messages:
         u.sendto(m, (VHOST, 7))
-    p = select.poll()
-    p.register(u, select.POLLIN)
-    start = time.ticks_ms()
-    while time.ticks_diff(time.ticks_ms(), start) < 500:
-        p.poll(20)
+    # Frames go both ways in order, and the echo answers them in order:
+    # once a marker sent after `messages` is back (on a second socket),
+    # every echo of them has reached lwIP, however slow the host was (a
+    # fixed wait of 500 ms was too short for a loaded machine).
+    marker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    marker.settimeout(5)
+    marker.sendto(b'marker', (VHOST, 7))
+    marker.recvfrom(100)
+    marker.close()
     return first
 """ % VHOST_IP)
 
