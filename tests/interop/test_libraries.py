@@ -64,6 +64,16 @@ PYLIBS = os.environ.get("USOCKET_PYLIBS") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "pylibs")
 
 
+def micropython_lib(*parts):
+    """A directory of micropython-lib in the MicroPython source tree."""
+    micropython = os.environ.get("USOCKET_MICROPYTHON_DIR") or os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "..", "micropython")
+    path = os.path.join(micropython, "lib", "micropython-lib", *parts)
+    if not os.path.isdir(path):
+        raise AssertionError("%s is missing: run `make micropython-source`" % path)
+    return path
+
+
 def library_path(name):
     path = os.path.abspath(os.path.join(PYLIBS, name))
     if not os.path.isdir(path):
@@ -253,27 +263,34 @@ except OSError as e:
 """
 
 
-class UrequestsWithHttpServer(unittest.TestCase):
+class OverHttpAndHttps:
+    """Mixed into a TestCase: CPython's threading HTTP server on loopback
+    with `self.handler`, and the test's MicroPython client,
+    `run_client(scheme)`, run against it in clear and over TLS."""
+    handler = Handler
+
+    def setUp(self):
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self.handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.addCleanup(self.server.server_close)
+        self.addCleanup(self.server.shutdown)
+
+    def test_http(self):
+        self.run_client("http")
+
+    @unittest.skipUnless(shutil.which("openssl"), "needs the openssl command")
+    def test_https(self):
+        self.server.socket = tls_server_context(self).wrap_socket(self.server.socket, server_side=True)
+        self.run_client("https")
+
+
+class UrequestsWithHttpServer(OverHttpAndHttps, unittest.TestCase):
+    # urequests does `import ussl` for https: the firmware's alias of `ssl`
     module = "urequests"
 
     def setUp(self):
         self.lib = library_path("urequests")
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def tearDown(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-    def test_requests(self):
-        self.run_client("http")
-
-    @unittest.skipUnless(shutil.which("openssl"), "needs the openssl command")
-    def test_requests_over_tls(self):
-        # urequests does `import ussl` for https: the firmware's alias of `ssl`
-        context = tls_server_context(self)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.run_client("https")
+        super().setUp()
 
     def run_client(self, scheme):
         port = self.server.server_address[1]
@@ -297,11 +314,7 @@ class RequestsWithHttpServer(UrequestsWithHttpServer):
 
     def setUp(self):
         super().setUp()
-        micropython = os.environ.get("USOCKET_MICROPYTHON_DIR") or os.path.join(
-            os.path.dirname(os.path.abspath(__file__)), "..", "..", "micropython")
-        self.lib = os.path.join(micropython, "lib", "micropython-lib", "micropython", "requests")
-        if not os.path.isdir(self.lib):
-            raise AssertionError("%s is missing: run `make micropython-source`" % self.lib)
+        self.lib = micropython_lib("micropython", "requests")
 
 
 URLOPEN_CLIENT = """
@@ -325,25 +338,14 @@ except OSError as e:
 """
 
 
-class UrllibUrequestWithHttpServer(unittest.TestCase):
+class UrllibUrequestWithHttpServer(OverHttpAndHttps, unittest.TestCase):
     """micropython-lib's old urllib.urequest (0.6.3): it speaks HTTP/1.0 on
     `usocket` itself (or on `ussl.wrap_socket`'s object) and returns that
     stream, which the caller reads to the server's close."""
 
     def setUp(self):
         self.lib = library_path("urllib.urequest")
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.addCleanup(self.server.server_close)
-        self.addCleanup(self.server.shutdown)
-
-    def test_urlopen(self):
-        self.run_client("http")
-
-    @unittest.skipUnless(shutil.which("openssl"), "needs the openssl command")
-    def test_urlopen_over_tls(self):
-        self.server.socket = tls_server_context(self).wrap_socket(self.server.socket, server_side=True)
-        self.run_client("https")
+        super().setUp()
 
     def run_client(self, scheme):
         mp = Script(FIRMWARE, URLOPEN_CLIENT.format(lib=self.lib, scheme=scheme, port=self.server.server_address[1],
@@ -420,7 +422,7 @@ def short_hash(data):
     return hashlib.sha256(data).hexdigest()[:8]  # as the index gives it
 
 
-class MipInstall(unittest.TestCase):
+class MipInstall(OverHttpAndHttps, unittest.TestCase):
     """micropython-lib's `mip` (the package installer every MicroPython user
     meets first, from the MicroPython source tree) installing a package with
     a dependency, a file by URL and a 150,000-byte file from a CPython index
@@ -429,14 +431,8 @@ class MipInstall(unittest.TestCase):
     connection reported as mip reports them."""
 
     def setUp(self):
-        micropython = os.environ.get("USOCKET_MICROPYTHON_DIR") or os.path.join(
-            os.path.dirname(os.path.abspath(__file__)), "..", "..", "micropython")
-        lib = os.path.join(micropython, "lib", "micropython-lib")
-        self.requests = os.path.join(lib, "micropython", "requests")
-        self.mip = os.path.join(lib, "python-ecosys", "mip")
-        for d in (self.requests, self.mip):
-            if not os.path.isdir(d):
-                raise AssertionError("%s is missing: run `make micropython-source`" % d)
+        self.requests = micropython_lib("micropython", "requests")
+        self.mip = micropython_lib("python-ecosys", "mip")
         self.target = tempfile.mkdtemp(prefix="usocket-mip-")
         self.addCleanup(shutil.rmtree, self.target, True)
         self.contents = {
@@ -450,27 +446,15 @@ class MipInstall(unittest.TestCase):
         files["extra.txt"] = self.contents["extra.txt"]
         files["single.py"] = self.contents["single.py"]
         hashes = lambda *names: [[n, short_hash(self.contents[n])] for n in names]
-        handler = type("Index", (MipIndex,), {"files": files, "asked": [], "packages": {
+        self.handler = type("Index", (MipIndex,), {"files": files, "asked": [], "packages": {
             "app": {"hashes": hashes("app/__init__.py", "app/model.bin"),
                     "deps": [["helper", "latest"]], "v": 1, "version": "1.0"},
             "helper": {"hashes": hashes("helper.py"), "v": 1, "version": "0.1",
                        "urls": [["extra.txt", "SCHEME://127.0.0.1:PORT/raw/extra.txt"]]},
         }})
-        self.handler = handler
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.addCleanup(self.server.server_close)
-        self.addCleanup(self.server.shutdown)
+        super().setUp()
 
-    def test_install_over_http(self):
-        self.install("http")
-
-    @unittest.skipUnless(shutil.which("openssl"), "needs the openssl command")
-    def test_install_over_https(self):
-        self.server.socket = tls_server_context(self).wrap_socket(self.server.socket, server_side=True)
-        self.install("https")
-
-    def install(self, scheme):
+    def run_client(self, scheme):
         helper = self.handler.packages["helper"]
         helper["urls"][0][1] = helper["urls"][0][1].replace("SCHEME", scheme)
         port = self.server.server_address[1]
@@ -482,24 +466,19 @@ class MipInstall(unittest.TestCase):
         mpy = lines[0].split()[1]
         first, again, url, missing, refused = "\n".join(lines[1:]).split("\n-- ")
         index = "%s://localhost:%d/pi" % (scheme, port)
-        self.assertEqual(first.splitlines(), [
-            "Installing app (latest) from %s to %s" % (index, self.target),
-            "Copying: %s/app/__init__.py" % self.target,
-            "Copying: %s/app/model.bin" % self.target,
-            "Installing helper (latest) from %s to %s" % (index, self.target),
-            "Copying: %s/helper.py" % self.target,
-            "Copying: %s/extra.txt" % self.target,
-            "Done"])
+
+        def report(hashed):  # what mip says of the hashed files: Copying or Exists
+            return [
+                "Installing app (latest) from %s to %s" % (index, self.target),
+                "%s: %s/app/__init__.py" % (hashed, self.target),
+                "%s: %s/app/model.bin" % (hashed, self.target),
+                "Installing helper (latest) from %s to %s" % (index, self.target),
+                "%s: %s/helper.py" % (hashed, self.target),
+                "Copying: %s/extra.txt" % self.target,  # by URL: every time
+                "Done"]
+        self.assertEqual(first.splitlines(), report("Copying"))
         # the second time only the file listed by URL is fetched
-        self.assertEqual(again.splitlines(), [
-            "again",
-            "Installing app (latest) from %s to %s" % (index, self.target),
-            "Exists: %s/app/__init__.py" % self.target,
-            "Exists: %s/app/model.bin" % self.target,
-            "Installing helper (latest) from %s to %s" % (index, self.target),
-            "Exists: %s/helper.py" % self.target,
-            "Copying: %s/extra.txt" % self.target,
-            "Done"])
+        self.assertEqual(again.splitlines(), ["again"] + report("Exists"))
         self.assertEqual(url.splitlines()[1:], [
             "Downloading %s://127.0.0.1:%d/raw/single.py to %s" % (scheme, port, self.target),
             "Copying: %s/single.py" % self.target,
