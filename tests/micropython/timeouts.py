@@ -61,6 +61,8 @@ timed("readline", c.readline)
 # read(n) with less than n arriving still times out (the stream read raises)
 s.send(b"partial")
 timed("read more than arrives", c.read, 100)
+s.send(b"no end of line")
+timed("readline of part of a line", c.readline)
 
 # sends on a full connection
 # (small buffers fill sooner; lwIP has no SO_SNDBUF, and small buffers anyway)
