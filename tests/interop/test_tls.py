@@ -3,8 +3,9 @@ client in two MicroPython processes with 1 MiB checked end to end, a
 non-blocking handshake driven by select.poll (which asks usocket through
 the TLS object's ioctl), a MicroPython TLS server for CPython's ssl, and
 asyncio's TLS streams (start_server and open_connection with ssl=), and
-the firmware's `ssl` module (file names, CA checks by host name), and TLS
-over a Python subclass of the socket type.
+the firmware's `ssl` module (file names, CA checks by host name), TLS
+over a Python subclass of the socket type, and the socket's timeout
+reaching TLS as ETIMEDOUT.
 
 Certificates are made at test time with the openssl command."""
 import hashlib
@@ -147,6 +148,60 @@ t.close()
                 self.assertEqual(srv.expect("received"), str(SIZE))
                 self.assertEqual(cli.finish()[0], 0)
                 srv.finish()
+
+    def test_socket_timeouts_reach_tls_as_etimedout(self):
+        """A finite timeout on the socket under TLS: a handshake with a peer
+        that never answers, and a read with nothing sent, raise
+        OSError(ETIMEDOUT) after the timeout. (modtls then keeps the error:
+        docs/behaviour.md.)"""
+        mute = socket.socket()  # connections complete in the backlog, unanswered
+        mute.bind(("127.0.0.1", 0))
+        mute.listen(1)
+        self.addCleanup(mute.close)
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        self.addCleanup(listener.close)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.cert, self.key)
+
+        def quiet_tls_server():
+            listener.settimeout(TIMEOUT)
+            with listener.accept()[0] as raw, ctx.wrap_socket(raw, server_side=True) as t:
+                t.settimeout(TIMEOUT)
+                try:
+                    t.recv(1)  # until the client goes
+                except OSError:
+                    pass
+        server = threading.Thread(target=quiet_tls_server, daemon=True)
+        server.start()
+        cli = Script(FIRMWARES[0], f"""
+            import usocket as socket, tls, time, errno
+            ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
+            ctx.verify_mode = tls.CERT_NONE
+            def timed(label, f):
+                t0 = time.ticks_ms()
+                try:
+                    f()
+                    print(label, "returned")
+                except OSError as e:
+                    print(label, errno.errorcode.get(e.errno, e.errno), 490 <= time.ticks_diff(time.ticks_ms(), t0) < 3000)
+            s = socket.socket()
+            s.settimeout(0.5)
+            s.connect(("127.0.0.1", {mute.getsockname()[1]}))
+            timed("handshake", lambda: ctx.wrap_socket(s, server_hostname="localhost"))
+            s.close()
+            s = socket.socket()
+            s.settimeout(0.5)
+            s.connect(("127.0.0.1", {listener.getsockname()[1]}))
+            t = ctx.wrap_socket(s, server_hostname="localhost")
+            timed("read", lambda: t.read(10))
+            t.close()
+        """)
+        self.assertEqual(cli.expect("handshake"), "ETIMEDOUT True")
+        self.assertEqual(cli.expect("read"), "ETIMEDOUT True")
+        self.assertEqual(cli.finish()[0], 0)
+        server.join(TIMEOUT)
 
     def test_micropython_server_for_cpython_ssl_client(self):
         for fw in FIRMWARES:
