@@ -11,6 +11,8 @@ every kernel: it is not in this machine's.)
   every call goes through the module's own wait loop, not the kernel's
   blocking call): 1 MiB each way arrives whole and in order while the
   kernel retransmits;
+- the same echo through asyncio's streams (non-blocking sockets: short
+  writes, EAGAIN and poll waits);
 - UDP request/response with retries: a lost request or reply is an
   `OSError(ETIMEDOUT)` after the timeout, never another errno and never a
   wait far past it; duplicated replies and replies to an earlier try are
@@ -162,6 +164,45 @@ class ImpairedNetwork(unittest.TestCase):
             self.assertEqual(client.stdout.readline().split(),
                              ["reply", str(SIZE), hashlib.sha256(PATTERN * (SIZE // len(PATTERN))).hexdigest()])
             self.assertEqual(m.expect("got", TIMEOUT * 2), str(SIZE))
+            self.assertEqual(m.finish()[0], 0)
+        finally:
+            m.kill()
+        self.assertGreater(self.tcp_retransmissions(), retransmitted)
+
+    def test_asyncio_echo_1mib(self):
+        # asyncio's streams on non-blocking sockets: writes that stop short
+        # and EAGAIN while the kernel retransmits, POLLOUT and POLLIN waits
+        retransmitted = self.tcp_retransmissions()
+        echo = self.peer(TCP_ECHO)
+        port = int(echo.stdout.readline())
+        m = Script(FIRMWARE, prefix=self.prefix, source=f"""
+            import asyncio, hashlib
+            async def send(w):
+                chunk = bytes(range(256)) * 64
+                for i in range({SIZE} // len(chunk)):
+                    w.write(chunk)
+                    await w.drain()
+            async def main():
+                r, w = await asyncio.open_connection("127.0.0.1", {port})
+                sender = asyncio.create_task(send(w))
+                h = hashlib.sha256()
+                n = 0
+                while n < {SIZE}:
+                    data = await r.read(8192)
+                    if not data:
+                        break
+                    h.update(data)
+                    n += len(data)
+                await sender
+                print("len", n)
+                print("sha", h.digest().hex())
+                w.close()
+                await w.wait_closed()
+            asyncio.run(main())
+        """)
+        try:
+            self.assertEqual(m.expect("len", TIMEOUT * 2), str(SIZE))
+            self.assertEqual(m.expect("sha"), hashlib.sha256(PATTERN * (SIZE // len(PATTERN))).hexdigest())
             self.assertEqual(m.finish()[0], 0)
         finally:
             m.kill()
