@@ -6,7 +6,6 @@
 //! Written without indexing that could panic: a panic path would pull
 //! formatting code into the firmware.
 
-
 /// Parses dotted-quad IPv4 text: exactly four decimal parts of 0-255, no
 /// leading zeros, nothing else (what inet_pton accepts).
 pub fn parse_ipv4(text: &[u8]) -> Option<[u8; 4]> {
