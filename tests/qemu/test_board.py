@@ -17,7 +17,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from board import Board  # noqa: E402
+from board import Board, BoardError  # noqa: E402
 from vhost import VirtualHost, IP as VHOST_IP, TCP_REFUSE_PORT, UDP_SINK_PORT  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
 from servers import MQTT_EXCHANGE, Mosquitto, mqtt_digest  # noqa: E402
@@ -39,10 +39,26 @@ TIMEOUT = 60
 BIG = 256 * 1024
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(kinds, avoid=()):
+    """Loopback ports free now for QEMU to bind, one per socket kind in
+    `kinds` (SOCK_STREAM, SOCK_DGRAM), all different and none in `avoid`.
+    Each is probed in its own kind's port space, and every probe is held
+    until all are chosen, so that the kernel cannot hand out one twice."""
+    held, ports = [], []
+    try:
+        for kind in kinds:
+            while True:
+                probe = socket.socket(socket.AF_INET, kind)
+                held.append(probe)
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+                if port not in avoid and port not in ports:
+                    ports.append(port)
+                    break
+    finally:
+        for probe in held:
+            probe.close()
+    return ports
 
 
 class BoardTest(unittest.TestCase):
@@ -54,19 +70,32 @@ class BoardTest(unittest.TestCase):
         # A fresh board for every test: one test's failure cannot leave the
         # next one a board that is still serving, or out of pcbs.
         cls = self
-        cls.tcp_in = free_port()   # host -> guest port 80
-        cls.udp_in = free_port()   # host -> guest UDP port 81
         cls.host_server = socket.create_server(("127.0.0.1", 0))
         cls.host_server.settimeout(TIMEOUT)
-        cls.vhost = VirtualHost(names={"board-test.example": "10.0.2.77", "vhost.test": VHOST_IP,
-                                       "six.test": "fd00::77"})
-        cls.board = Board(
-            self.firmware,
-            hostfwd=["tcp:127.0.0.1:%d-:80" % cls.tcp_in, "udp:127.0.0.1:%d-:81" % cls.udp_in],
-            guestfwd=["tcp:10.0.2.100:8000-cmd:socat - TCP:127.0.0.1:%d" % cls.host_server.getsockname()[1]]
-            + self.more_guestfwd(),
-            extra_net=cls.vhost.qemu_args(),
-        )
+        guestfwd = ["tcp:10.0.2.100:8000-cmd:socat - TCP:127.0.0.1:%d" % cls.host_server.getsockname()[1]]
+        guestfwd += self.more_guestfwd()
+        for attempt in range(3):
+            cls.vhost = VirtualHost(names={"board-test.example": "10.0.2.77", "vhost.test": VHOST_IP,
+                                           "six.test": "fd00::77"})
+            # host -> guest TCP port 80 and UDP port 81
+            cls.tcp_in, cls.udp_in = free_ports(
+                [socket.SOCK_STREAM, socket.SOCK_DGRAM],
+                avoid={cls.vhost.qemu_port, cls.vhost.sock.getsockname()[1]})
+            try:
+                cls.board = Board(
+                    self.firmware,
+                    hostfwd=["tcp:127.0.0.1:%d-:80" % cls.tcp_in, "udp:127.0.0.1:%d-:81" % cls.udp_in],
+                    guestfwd=guestfwd,
+                    extra_net=cls.vhost.qemu_args(),
+                )
+                break
+            except BoardError as e:
+                # Another process took a chosen port before QEMU bound it:
+                # choose again. Anything else is the test's failure.
+                cls.vhost.close()
+                taken = ("Could not set up host forwarding rule", "Address already in use")
+                if attempt == 2 or not any(t in str(e) for t in taken):
+                    raise
         cls.board.exec("""import socket, errno, select, time, lan
 VHOST = '%s'
 lan.ifconfig(('10.0.2.15', '255.255.255.0', '10.0.2.2', VHOST))
