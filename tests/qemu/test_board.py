@@ -136,6 +136,14 @@ def queue_echoes(u, messages):
         self.vhost.close()
         self.host_server.close()
 
+    def board_state(self):
+        """The output of the code started last, or what the board printed
+        so far if it is still running (for failure messages)."""
+        try:
+            return "finished: %r" % (self.board.follow(2),)
+        except BoardError as e:
+            return "still running: %s" % e
+
     def run_on_board(self, code, timeout=TIMEOUT):
         return self.board.exec(code, timeout).replace("\r\n", "\n")
 
@@ -302,8 +310,13 @@ l.close()
 """)
         for i in range(20):
             c = self.connect_in()
-            c.sendall(b"n%d" % i)
-            self.assertEqual(c.recv(10), b"n%d" % i)
+            try:
+                c.sendall(b"n%d" % i)
+                self.assertEqual(c.recv(10), b"n%d" % i)
+            except (OSError, AssertionError) as e:
+                # (seen once in about 60 runs: a recv timed out) what the
+                # board has to say, for whoever looks next
+                self.fail("connection %d: %r; the board: %s" % (i, e, self.board_state()))
             c.close()
         out, err = self.board.follow(TIMEOUT)
         self.assertEqual(err, "")
