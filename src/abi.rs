@@ -83,14 +83,12 @@ pub unsafe extern "C" fn usocket_init_closed(s: *mut Socket) {
 /// Opens a socket into `s` (which must be closed). Status.
 #[no_mangle]
 pub unsafe extern "C" fn usocket_open(s: *mut Socket, family: i32, sock_type: i32, proto: i32) -> isize {
-    match Socket::open(family, sock_type, proto) {
-        Ok(new) => {
-            // SAFETY: s is a valid closed socket (see usocket_init_closed);
-            // overwriting it leaks nothing. It stays at this address.
-            unsafe {
-                core::ptr::write(s, new);
-                (*s).attach();
-            }
+    // SAFETY: s is a valid closed socket (see usocket_init_closed), opened
+    // where it stays.
+    let s = unsafe { sock(s) };
+    match s.open_in(family, sock_type, proto) {
+        Ok(()) => {
+            s.attach();
             0
         }
         Err(e) => e.status(),
@@ -164,15 +162,12 @@ pub unsafe extern "C" fn usocket_listen(s: *mut Socket, backlog: i32) -> isize {
 /// Accepts into `new` (a closed socket) and writes the peer's address.
 #[no_mangle]
 pub unsafe extern "C" fn usocket_accept(s: *mut Socket, new: *mut Socket, peer: *mut SockAddr) -> isize {
-    // SAFETY: see `sock`; peer is writable.
-    match unsafe { sock(s) }.accept(unsafe { &mut *peer }) {
-        Ok(accepted) => {
-            // SAFETY: new is a distinct, closed usocket_t, and stays at
-            // this address.
-            unsafe {
-                core::ptr::write(new, accepted);
-                (*new).attach();
-            }
+    // SAFETY: see `sock`; new is a distinct, closed usocket_t that stays at
+    // this address; peer is writable.
+    let (s, new, peer) = unsafe { (sock(s), sock(new), &mut *peer) };
+    match s.accept_into(new, peer) {
+        Ok(()) => {
+            new.attach();
             0
         }
         Err(e) => e.status(),

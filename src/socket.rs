@@ -119,7 +119,8 @@ mod guard_word {
 /// One try of an operation that may wait, as [`Socket::run`] repeats it
 /// (the backend call and its arguments).
 enum Attempt<'a> {
-    Accept(&'a mut SockAddr, &'a mut Option<sys::State>),
+    /// The peer's address, and the closed state the connection goes into.
+    Accept(&'a mut SockAddr, &'a mut sys::State),
     Recv(&'a mut [u8], i32),
     RecvFrom(&'a mut [u8], i32, &'a mut SockAddr),
     Send(&'a [u8], i32),
@@ -145,10 +146,7 @@ impl Attempt<'_> {
     /// The backend call, once; "would block" is the backend's error.
     fn once(&mut self, st: &mut sys::State) -> Result<usize> {
         match self {
-            Attempt::Accept(peer, accepted) => {
-                **accepted = Some(sys::accept(st, peer)?);
-                Ok(0)
-            }
+            Attempt::Accept(peer, accepted) => sys::accept(st, peer, accepted).map(|()| 0),
             Attempt::Recv(buf, flags) => sys::recv(st, buf, *flags),
             Attempt::RecvFrom(buf, flags, from) => sys::recvfrom(st, buf, *flags, from),
             Attempt::Send(buf, flags) => sys::send(st, buf, *flags),
@@ -169,15 +167,29 @@ impl Socket {
     /// Linux type with SOCK_NONBLOCK / SOCK_CLOEXEC or'ed in: refused
     /// (EINVAL), as blocking is the timeout's business here and close-on-exec
     /// is always set.
-    pub fn open(family: i32, sock_type: i32, proto: i32) -> Result<Socket> {
-        let mut sys = sys::open(family, sock_type, proto)?;
+    ///
+    /// Opens into `self`, which must be closed (as [`Socket::closed`] makes
+    /// it): the socket is built where it stays, because on lwIP's raw API
+    /// its state is a hundred bytes and every move of it a `memcpy`.
+    pub fn open_in(&mut self, family: i32, sock_type: i32, proto: i32) -> Result<()> {
+        sys::open(&mut self.sys, family, sock_type, proto)?;
         match (u8::try_from(family), u8::try_from(sock_type), u16::try_from(proto)) {
-            (Ok(family), Ok(sock_type), Ok(proto)) => Ok(Socket { sys, family, sock_type, proto, ..Socket::closed() }),
+            (Ok(family), Ok(sock_type), Ok(proto)) => {
+                (self.family, self.sock_type, self.proto) = (family, sock_type, proto);
+                Ok(())
+            }
             _ => {
-                sys::close(&mut sys);
+                sys::close(&mut self.sys);
                 Err(Errno::EINVAL)
             }
         }
+    }
+
+    #[cfg(test)]
+    pub fn open(family: i32, sock_type: i32, proto: i32) -> Result<Socket> {
+        let mut s = Socket::closed();
+        s.open_in(family, sock_type, proto)?;
+        Ok(s)
     }
 
     /// Two connected sockets (Linux: AF_UNIX only). Numbers wider than the
@@ -336,7 +348,7 @@ impl Socket {
             if self.closing() {
                 return Err(Errno::EBADF); // closed by another thread meanwhile
             }
-            let wait = deadline.get_or_insert_with(|| Deadline::start(timeout, sys::now_ms())).next_wait(sys::now_ms())?;
+            let wait = deadline.get_or_insert_with(|| Deadline::start(timeout, sys::now_ms)).next_wait(sys::now_ms)?;
             self.wait(interest, wait)?;
         }
     }
@@ -359,11 +371,20 @@ impl Socket {
 
     /// The accepted socket starts blocking (timeout None), whatever the
     /// listener's timeout (CPython's rule; modlwip's inheritance is a bug).
+    ///
+    /// The connection goes into `new`, which must be closed (built in place,
+    /// as in [`Socket::open_in`]).
+    pub fn accept_into(&mut self, new: &mut Socket, peer: &mut SockAddr) -> Result<()> {
+        self.op(|s| s.run(&mut None, &mut Attempt::Accept(peer, &mut new.sys)))?;
+        (new.family, new.sock_type, new.proto) = (self.family, self.sock_type, self.proto);
+        Ok(())
+    }
+
+    #[cfg(test)]
     pub fn accept(&mut self, peer: &mut SockAddr) -> Result<Socket> {
-        let mut accepted = None;
-        self.op(|s| s.run(&mut None, &mut Attempt::Accept(peer, &mut accepted)))?;
-        let sys = accepted.ok_or(Errno::EAGAIN)?;
-        Ok(Socket { sys, family: self.family, sock_type: self.sock_type, proto: self.proto, ..Socket::closed() })
+        let mut new = Socket::closed();
+        self.accept_into(&mut new, peer)?;
+        Ok(new)
     }
 
     /// Connects under the timeout rule: timeout 0 gives `EINPROGRESS` (finish
@@ -398,9 +419,9 @@ impl Socket {
             Err(e) if !kernel_blocks && (e == Errno::EINPROGRESS || e.is_would_block()) => {}
             Err(e) => return Err(e),
         }
-        let deadline = Deadline::start(timeout, sys::now_ms());
+        let deadline = Deadline::start(timeout, sys::now_ms);
         loop {
-            let wait = match deadline.next_wait(sys::now_ms()) {
+            let wait = match deadline.next_wait(sys::now_ms) {
                 Err(e) if e.is_would_block() => return Err(Errno::EINPROGRESS),
                 r => r?,
             };

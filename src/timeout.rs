@@ -61,19 +61,23 @@ pub struct Deadline {
     start_ms: u64,
 }
 
+/// The clock is passed as a function and read only for a finite timeout: on
+/// a board every read is a call into the port, and a blocking socket (the
+/// common case) never needs one.
 impl Deadline {
-    pub fn start(timeout: Timeout, now_ms: u64) -> Deadline {
-        Deadline { timeout, start_ms: now_ms }
+    pub fn start(timeout: Timeout, now_ms: impl FnOnce() -> u64) -> Deadline {
+        let start_ms = if let Timeout::Millis(_) = timeout { now_ms() } else { 0 };
+        Deadline { timeout, start_ms }
     }
 
     /// The next wait, or the error the operation ends with because it may not
     /// wait any more.
-    pub fn next_wait(&self, now_ms: u64) -> Result<Wait> {
+    pub fn next_wait(&self, now_ms: impl FnOnce() -> u64) -> Result<Wait> {
         match self.timeout {
             Timeout::Block => Ok(Wait::Forever),
             Timeout::NonBlocking => Err(Errno::EAGAIN),
             Timeout::Millis(ms) => {
-                let elapsed = now_ms.saturating_sub(self.start_ms);
+                let elapsed = now_ms().saturating_sub(self.start_ms);
                 match u64::from(ms).checked_sub(elapsed) {
                     Some(left) if left > 0 => Ok(Wait::Millis(left as u32)),
                     _ => Err(Errno::ETIMEDOUT),
@@ -97,29 +101,29 @@ mod tests {
 
     #[test]
     fn non_blocking_never_waits() {
-        let d = Deadline::start(Timeout::NonBlocking, 100);
-        assert_eq!(d.next_wait(100), Err(Errno::EAGAIN));
+        let d = Deadline::start(Timeout::NonBlocking, || 100);
+        assert_eq!(d.next_wait(|| 100), Err(Errno::EAGAIN));
     }
 
     #[test]
     fn block_waits_forever() {
-        let d = Deadline::start(Timeout::Block, 0);
-        assert_eq!(d.next_wait(u64::MAX), Ok(Wait::Forever));
+        let d = Deadline::start(Timeout::Block, || unreachable!("no clock read without a timeout"));
+        assert_eq!(d.next_wait(|| unreachable!()), Ok(Wait::Forever));
     }
 
     #[test]
     fn finite_timeout_covers_the_whole_operation() {
-        let d = Deadline::start(Timeout::Millis(1000), 5_000);
-        assert_eq!(d.next_wait(5_000), Ok(Wait::Millis(1000)));
-        assert_eq!(d.next_wait(5_400), Ok(Wait::Millis(600)));
-        assert_eq!(d.next_wait(5_999), Ok(Wait::Millis(1)));
-        assert_eq!(d.next_wait(6_000), Err(Errno::ETIMEDOUT));
-        assert_eq!(d.next_wait(9_000), Err(Errno::ETIMEDOUT));
+        let d = Deadline::start(Timeout::Millis(1000), || 5_000);
+        assert_eq!(d.next_wait(|| 5_000), Ok(Wait::Millis(1000)));
+        assert_eq!(d.next_wait(|| 5_400), Ok(Wait::Millis(600)));
+        assert_eq!(d.next_wait(|| 5_999), Ok(Wait::Millis(1)));
+        assert_eq!(d.next_wait(|| 6_000), Err(Errno::ETIMEDOUT));
+        assert_eq!(d.next_wait(|| 9_000), Err(Errno::ETIMEDOUT));
     }
 
     #[test]
     fn clock_going_backwards_does_not_extend_or_panic() {
-        let d = Deadline::start(Timeout::Millis(10), 1_000);
-        assert_eq!(d.next_wait(500), Ok(Wait::Millis(10)));
+        let d = Deadline::start(Timeout::Millis(10), || 1_000);
+        assert_eq!(d.next_wait(|| 500), Ok(Wait::Millis(10)));
     }
 }

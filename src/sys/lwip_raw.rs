@@ -409,7 +409,8 @@ fn register_tcp(st: &mut State) {
 
 // ---- primitives -----------------------------------------------------------
 
-pub fn open(family: i32, sock_type: i32, _proto: i32) -> Result<State> {
+/// Opens into `st`, which is closed (all zero).
+pub fn open(st: &mut State, family: i32, sock_type: i32, _proto: i32) -> Result<()> {
     let v6 = if family == consts::AF_INET {
         false
     } else if family == consts::AF_INET6 && cfg!(usocket_lwip_ipv6) {
@@ -431,7 +432,8 @@ pub fn open(family: i32, sock_type: i32, _proto: i32) -> Result<State> {
     if pcb.is_null() {
         return Err(Errno::ENOMEM);
     }
-    Ok(State { pcb, kind, family_v6: v6 as u8, ..State::closed() })
+    (st.pcb, st.kind, st.family_v6) = (pcb, kind, v6 as u8);
+    Ok(())
 }
 
 /// Called once the State is at its final address (inside the MicroPython
@@ -588,7 +590,8 @@ pub fn listen(st: &mut State, backlog: i32) -> Result<()> {
 
 /// Takes the oldest queued connection; the new State is attached by the core
 /// once it sits in its own MicroPython object.
-pub fn accept(st: &mut State, peer: &mut SockAddr) -> Result<State> {
+/// The connection goes into `new`, which is closed (all zero).
+pub fn accept(st: &mut State, peer: &mut SockAddr, new: &mut State) -> Result<()> {
     let _lock = LwipLock::take();
     if st.conn != CONN_LISTENING {
         return Err(Errno::EINVAL);
@@ -611,7 +614,8 @@ pub fn accept(st: &mut State, peer: &mut SockAddr) -> Result<State> {
                 (*pcb).flags |= consts::TF_NODELAY as tcpflags_t; // inherited, as on Linux
             }
         }
-        return Ok(State { pcb: pcb.cast(), kind: KIND_TCP, conn: CONN_CONNECTED, family_v6: st.family_v6, ..State::closed() });
+        (new.pcb, new.kind, new.conn, new.family_v6) = (pcb.cast(), KIND_TCP, CONN_CONNECTED, st.family_v6);
+        return Ok(());
     }
     Err(Errno::EAGAIN)
 }
@@ -1056,19 +1060,20 @@ pub fn wait(st: &State, interest: Interest, wait: Wait) -> Result<bool> {
         Interest::Read => PollFlags::RD,
         Interest::Write => PollFlags::WR,
     };
-    let start = now_ms();
+    let start = if let Wait::Millis(_) = wait { now_ms() } else { 0 };
     loop {
+        // lwIP runs first: the caller has just found the socket not ready.
+        hooks::net_poll();
         if !readiness(st, want).is_empty() {
             return Ok(true);
+        }
+        if hooks::pending() {
+            return Err(Errno::EINTR);
         }
         if let Wait::Millis(ms) = wait {
             if now_ms().wrapping_sub(start) >= u64::from(ms) {
                 return Ok(false);
             }
-        }
-        hooks::net_poll();
-        if hooks::pending() {
-            return Err(Errno::EINTR);
         }
     }
 }

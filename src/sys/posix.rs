@@ -144,7 +144,7 @@ impl State {
     }
 }
 
-pub fn open(family: i32, sock_type: i32, proto: i32) -> Result<State> {
+pub fn open(st: &mut State, family: i32, sock_type: i32, proto: i32) -> Result<()> {
     lwip::check_open(family, sock_type, proto)?;
     #[cfg(usocket_backend = "posix")]
     let sock_type = sock_type | libc::SOCK_CLOEXEC;
@@ -153,7 +153,8 @@ pub fn open(family: i32, sock_type: i32, proto: i32) -> Result<State> {
     if sock_type == consts::SOCK_STREAM {
         events |= lwip::STREAM;
     }
-    born(State::new(fd, events))
+    *st = born(State::new(fd, events))?;
+    Ok(())
 }
 
 /// Two connected sockets (socketpair(2): AF_UNIX on Linux), close-on-exec.
@@ -421,7 +422,7 @@ pub fn listen(st: &State, backlog: i32) -> Result<()> {
 
 /// Accepts one connection. The new socket is blocking and close-on-exec
 /// (Linux; on lwIP non-blocking, see [`born`]).
-pub fn accept(st: &State, peer: &mut SockAddr) -> Result<State> {
+pub fn accept(st: &State, peer: &mut SockAddr, new: &mut State) -> Result<()> {
     let mut raw = RawAddr::new();
     let mut len = size_of::<RawAddr>() as c::socklen_t;
     #[cfg(usocket_backend = "posix")]
@@ -436,12 +437,12 @@ pub fn accept(st: &State, peer: &mut SockAddr) -> Result<State> {
         Err(Errno::ECONNABORTED) => return Err(Errno::EINTR),
         r => r?,
     };
-    let new = born(State::new(fd, lwip::accepted(st)))?;
+    *new = born(State::new(fd, lwip::accepted(st)))?;
     if raw.decode(len, peer).is_err() {
         *peer = SockAddr::zeroed();
     }
     lwip::seen_as(st, peer);
-    Ok(new)
+    Ok(())
 }
 
 /// Starts connecting; on a non-blocking socket `EINPROGRESS` means "wait for
