@@ -259,14 +259,21 @@ fuzz: firmware
 		-max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 2>&1 | grep -vE '^#[0-9]+'; \
 		test $${PIPESTATUS[0]} -eq 0
 
-# Side-by-side benchmarks (tools/bench.py); BENCH_FLAGS="--rounds 3" etc.
+# Side-by-side benchmarks: tools/bench.py on unix against the C module
+# (BENCH_FLAGS="--rounds 3" etc.), tools/bench_board.py on the emulated board
+# against modlwip (BENCH_BOARD_FLAGS).
 BENCH_FLAGS ?=
-bench: firmware firmware-dual firmware-none firmware-qemu firmware-qemu-none firmware-qemu-modlwip
+BENCH_BOARD_FLAGS ?=
+bench: firmware firmware-dual firmware-none firmware-qemu firmware-qemu-none firmware-qemu-modlwip \
+		firmware-qemu-beside-modlwip
 	$(PYTHON) tools/bench.py --firmware $(BUILD)/micropython-dual --write docs/benchmarks.md $(BENCH_FLAGS)
+	$(PYTHON) tools/bench_board.py --firmware $(BUILD)/firmware-qemu-beside-modlwip.elf \
+		--write docs/benchmarks.md $(BENCH_BOARD_FLAGS)
 
-# A tiny run that proves the benchmark works (no speed is asserted).
-bench-smoke: firmware-dual
+# A tiny run that proves the benchmarks work (no speed is asserted).
+bench-smoke: firmware-dual firmware-qemu-beside-modlwip
 	$(PYTHON) tools/bench.py --firmware $(BUILD)/micropython-dual --rounds 1 --scale 0.01
+	$(PYTHON) tools/bench_board.py --firmware $(BUILD)/firmware-qemu-beside-modlwip.elf --rounds 1 --scale 0.01
 
 $(BUILD)/micropython: firmware
 $(BUILD)/micropython-dual: firmware-dual
