@@ -44,6 +44,11 @@ def listener(m):
         l.listen(2)
         LISTENERS[m] = (l, port)
     return LISTENERS[m]
+def elapsed(t, *socks):
+    dt = time.ticks_diff(time.ticks_us(), t)
+    for x in socks:
+        x.close()
+    return dt
 def pair(m):
     l, port = listener(m)
     c = m.socket()
@@ -58,10 +63,7 @@ def tcp(m, n):
         c.send(msg)
         s.send(s.recv(32))
         c.recv(32)
-    dt = time.ticks_diff(time.ticks_us(), t)
-    c.close()
-    s.close()
-    return dt
+    return elapsed(t, c, s)
 def udp(m, n):
     a = m.socket(m.AF_INET, m.SOCK_DGRAM)
     b = m.socket(m.AF_INET, m.SOCK_DGRAM)
@@ -75,10 +77,7 @@ def udp(m, n):
         d, src = b.recvfrom(64)
         b.sendto(d, src)
         a.recvfrom(64)
-    dt = time.ticks_diff(time.ticks_us(), t)
-    a.close()
-    b.close()
-    return dt
+    return elapsed(t, a, b)
 def bulk(m, n):
     c, s = pair(m)
     data = bytes(4096)
@@ -89,10 +88,7 @@ def bulk(m, n):
         got = 0
         while got < 4096:
             got += s.readinto(mv[got:])
-    dt = time.ticks_diff(time.ticks_us(), t)
-    c.close()
-    s.close()
-    return dt
+    return elapsed(t, c, s)
 def conn(m, n):
     l, port = listener(m)
     addr = ('127.0.0.1', port)
@@ -103,7 +99,7 @@ def conn(m, n):
         s, _ = l.accept()
         s.close()
         c.close()
-    return time.ticks_diff(time.ticks_us(), t)
+    return elapsed(t)
 def heap(m):
     c, s = pair(m)
     buf = bytearray(1024)
