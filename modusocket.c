@@ -130,6 +130,10 @@ typedef struct _socket_obj_t {
 // The C library's sockets need no more (src/socket.rs, src/sys/posix.rs):
 // with the type and extra pointers, one 32-byte GC block on 64-bit ports.
 _Static_assert(sizeof(usocket_t) <= 16, "usocket_t grew: a socket would take two GC blocks");
+#elif USOCKET_BACKEND_LWIP_RAW
+// lwIP's raw API: the queues are apart (socket_queue), so that a TCP socket
+// is three 16-byte blocks on 32-bit ports (tests/qemu measures it).
+_Static_assert(sizeof(socket_obj_t) <= 12 * sizeof(void *), "socket_obj_t grew past three GC blocks");
 #endif
 
 const mp_obj_type_t socket_type;
@@ -834,11 +838,24 @@ static bool out_of_sockets(mp_int_t status) {
     return false;
 }
 
+// Memory for a socket's queue where the core wants it (lwIP's raw API queues
+// datagrams and connections in the socket), allocated before the core is
+// called so that a MemoryError comes first. The socket holds the only
+// pointer to it, which keeps it alive as long as the socket.
+#if USOCKET_BACKEND_LWIP_RAW
+static void *socket_queue(void) {
+    return m_malloc(usocket_queue_size());
+}
+#else
+#define socket_queue() NULL // the kernel (or lwIP's socket layer) queues
+#endif
+
 static mp_obj_t socket_open(int32_t family, int32_t sock_type, int32_t proto) {
     socket_obj_t *o = socket_new();
-    mp_int_t status = USOCKET_DEFERRED(usocket_open(&o->sock, family, sock_type, proto));
+    void *queue = sock_type == USOCKET_SOCK_DGRAM ? socket_queue() : NULL;
+    mp_int_t status = USOCKET_DEFERRED(usocket_open(&o->sock, family, sock_type, proto, queue));
     if (out_of_sockets(status)) {
-        status = USOCKET_DEFERRED(usocket_open(&o->sock, family, sock_type, proto));
+        status = USOCKET_DEFERRED(usocket_open(&o->sock, family, sock_type, proto, queue));
     }
     check(status);
     return MP_OBJ_FROM_PTR(o);
@@ -888,7 +905,8 @@ static mp_obj_t socket_listen(size_t n_args, const mp_obj_t *args) {
             backlog = b < 0 ? 0 : b > INT32_MAX ? INT32_MAX : (int32_t)b;
         }
     }
-    check(USOCKET_DEFERRED(usocket_listen(get_sock(args[0]), backlog)));
+    usocket_t *sock = get_sock(args[0]);
+    check(USOCKET_DEFERRED(usocket_listen(sock, backlog, socket_queue())));
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(socket_listen_obj, 1, 2, socket_listen);

@@ -10,6 +10,7 @@
 //! - Pointers are never null unless a parameter says so, and buffers are
 //!   `(pointer, length)` pairs owned by the caller for the duration of the call.
 
+use core::ffi::c_void;
 use core::slice;
 
 use crate::addr::{self, AddrInfo, SockAddr, ADDR_TEXT_MAX};
@@ -80,13 +81,23 @@ pub unsafe extern "C" fn usocket_init_closed(s: *mut Socket) {
     unsafe { core::ptr::write(s, Socket::closed()) }
 }
 
-/// Opens a socket into `s` (which must be closed). Status.
+/// Bytes of memory `usocket_open` (for a datagram socket) and
+/// `usocket_listen` want for the socket's queue; 0: pass NULL. (lwIP's raw
+/// API queues datagrams and connections in the socket; the memory is given
+/// only to the sockets that queue, so that a connected TCP socket stays small.)
 #[no_mangle]
-pub unsafe extern "C" fn usocket_open(s: *mut Socket, family: i32, sock_type: i32, proto: i32) -> isize {
+pub extern "C" fn usocket_queue_size() -> usize {
+    crate::sys::queue_size()
+}
+
+/// Opens a socket into `s` (which must be closed). `queue`: see
+/// usocket_queue_size; it must live as long as the socket. Status.
+#[no_mangle]
+pub unsafe extern "C" fn usocket_open(s: *mut Socket, family: i32, sock_type: i32, proto: i32, queue: *mut c_void) -> isize {
     // SAFETY: s is a valid closed socket (see usocket_init_closed), opened
     // where it stays.
     let s = unsafe { sock(s) };
-    match s.open_in(family, sock_type, proto) {
+    match s.open_in(family, sock_type, proto, queue) {
         Ok(()) => {
             s.attach();
             0
@@ -154,9 +165,9 @@ pub unsafe extern "C" fn usocket_bind(s: *mut Socket, addr: *const SockAddr) -> 
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn usocket_listen(s: *mut Socket, backlog: i32) -> isize {
-    // SAFETY: see `sock`.
-    unit(unsafe { sock(s) }.listen(backlog))
+pub unsafe extern "C" fn usocket_listen(s: *mut Socket, backlog: i32, queue: *mut c_void) -> isize {
+    // SAFETY: see `sock`; queue as in usocket_open.
+    unit(unsafe { sock(s) }.listen(backlog, queue))
 }
 
 /// Accepts into `new` (a closed socket) and writes the peer's address.

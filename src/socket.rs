@@ -171,8 +171,12 @@ impl Socket {
     /// Opens into `self`, which must be closed (as [`Socket::closed`] makes
     /// it): the socket is built where it stays, because on lwIP's raw API
     /// its state is a hundred bytes and every move of it a `memcpy`.
-    pub fn open_in(&mut self, family: i32, sock_type: i32, proto: i32) -> Result<()> {
-        sys::open(&mut self.sys, family, sock_type, proto)?;
+    ///
+    /// `queue`: `sys::queue_size()` bytes that live as long as the socket, which a
+    /// UDP socket on lwIP's raw API keeps its datagrams in (ENOMEM if null);
+    /// elsewhere unused.
+    pub fn open_in(&mut self, family: i32, sock_type: i32, proto: i32, queue: *mut core::ffi::c_void) -> Result<()> {
+        sys::open(&mut self.sys, family, sock_type, proto, queue)?;
         match (u8::try_from(family), u8::try_from(sock_type), u16::try_from(proto)) {
             (Ok(family), Ok(sock_type), Ok(proto)) => {
                 (self.family, self.sock_type, self.proto) = (family, sock_type, proto);
@@ -188,7 +192,7 @@ impl Socket {
     #[cfg(test)]
     pub fn open(family: i32, sock_type: i32, proto: i32) -> Result<Socket> {
         let mut s = Socket::closed();
-        s.open_in(family, sock_type, proto)?;
+        s.open_in(family, sock_type, proto, ptr::null_mut())?;
         Ok(s)
     }
 
@@ -365,8 +369,9 @@ impl Socket {
         self.op(|s| sys::bind(&mut s.sys, addr))
     }
 
-    pub fn listen(&mut self, backlog: i32) -> Result<()> {
-        self.op(|s| sys::listen(&mut s.sys, backlog.max(0)))
+    /// `queue`: as in [`Socket::open_in`], for a listener's connections.
+    pub fn listen(&mut self, backlog: i32, queue: *mut core::ffi::c_void) -> Result<()> {
+        self.op(|s| sys::listen(&mut s.sys, backlog.max(0), queue))
     }
 
     /// The accepted socket starts blocking (timeout None), whatever the
@@ -557,7 +562,7 @@ mod tests {
     fn listener() -> (Socket, SockAddr) {
         let mut l = Socket::open(AF_INET, SOCK_STREAM, 0).unwrap();
         l.bind(&SockAddr::v4([127, 0, 0, 1], 0)).unwrap();
-        l.listen(4).unwrap();
+        l.listen(4, ptr::null_mut()).unwrap();
         let a = l.local_addr().unwrap();
         (l, a)
     }

@@ -107,7 +107,10 @@ impl Datagram {
 }
 
 /// A listener's queue of connections or a UDP socket's queue of datagrams:
-/// a socket is one kind for its whole life, so the two share memory.
+/// a socket is one kind for its whole life, so the two share memory. The
+/// caller supplies it (`open` for UDP, `listen` for TCP; see
+/// [`queue_size`]): a connected TCP socket, the most common kind, has none,
+/// and its object stays small.
 #[repr(C)]
 pub union Queue {
     pub accept: [*mut c_void; USOCKET_LWIP_ACCEPT_MAX],
@@ -119,9 +122,10 @@ pub union Queue {
 /// Invariants: `pcb` is a `tcp_pcb` (kind TCP) or `udp_pcb` (kind UDP) whose
 /// callback argument is this struct's address, or null once closed or after
 /// lwIP freed it (tcp_err). `rx` is the chain of received, unread data.
-/// `queue` is the accept queue of TCP sockets, whose slots hold owned, not
-/// yet accepted pcbs (null: that connection died while waiting), and the
-/// datagram queue of UDP sockets, which owns its pbufs.
+/// `queue` is null, or caller memory that lives as long as the socket: the
+/// accept queue of a listener (set by listen), whose slots hold owned, not
+/// yet accepted pcbs (null: that connection died while waiting), or the
+/// datagram queue of a UDP socket (set by open), which owns its pbufs.
 #[repr(C)]
 pub struct State {
     pub pcb: *mut c_void,
@@ -137,7 +141,25 @@ pub struct State {
     pub aq_cap: u8,
     pub uq_head: u8,
     pub uq_len: u8,
-    pub queue: Queue,
+    pub queue: *mut Queue,
+}
+
+/// Bytes of queue memory a UDP socket (`open`) or a listener (`listen`)
+/// needs from the caller.
+pub fn queue_size() -> usize {
+    core::mem::size_of::<Queue>()
+}
+
+/// Makes caller memory an empty queue (null pbufs and pcbs); ENOMEM for none.
+fn take_queue(queue: *mut c_void) -> Result<*mut Queue> {
+    let q: *mut Queue = queue.cast();
+    if q.is_null() {
+        return Err(Errno::ENOMEM);
+    }
+    // SAFETY: the caller gives queue_size() writable bytes, suitably aligned
+    // (a heap block); all-zero bytes are an empty queue of either kind.
+    unsafe { ptr::write_bytes(q, 0, 1) };
+    Ok(q)
 }
 
 impl State {
@@ -175,15 +197,18 @@ impl State {
         (self as *mut State).cast()
     }
 
-    fn acceptq(&mut self) -> &mut [*mut c_void; USOCKET_LWIP_ACCEPT_MAX] {
-        // SAFETY: both members of the union are pointers and integers, for
-        // which any bytes are valid; only TCP sockets use this one.
-        unsafe { &mut self.queue.accept }
+    /// The listener's accept queue (None: not a listener).
+    fn acceptq(&mut self) -> Option<&mut [*mut c_void; USOCKET_LWIP_ACCEPT_MAX]> {
+        // SAFETY: queue is null or live caller memory (see State); both
+        // members of the union are pointers and integers, for which any
+        // bytes are valid; only TCP sockets use this one.
+        unsafe { self.queue.as_mut().map(|q| &mut q.accept) }
     }
 
-    fn udpq(&mut self) -> &mut [Datagram; USOCKET_LWIP_UDP_QUEUE] {
+    /// The UDP socket's datagram queue (None only before open).
+    fn udpq(&mut self) -> Option<&mut [Datagram; USOCKET_LWIP_UDP_QUEUE]> {
         // SAFETY: as in acceptq; only UDP sockets use this one.
-        unsafe { &mut self.queue.udp }
+        unsafe { self.queue.as_mut().map(|q| &mut q.udp) }
     }
 
     fn set_flag(&mut self, bit: u8, on: bool) {
@@ -360,17 +385,17 @@ unsafe extern "C" fn on_tcp_accept(arg: *mut c_void, newpcb: *mut tcp_pcb, err: 
     if newpcb.is_null() || err as i32 != ERR_OK as i32 {
         return ERR_VAL as err_t;
     }
-    if st.aq_len >= st.aq_cap {
+    let i = (st.aq_head as usize + st.aq_len as usize) % USOCKET_LWIP_ACCEPT_MAX;
+    let full = st.aq_len >= st.aq_cap;
+    let Some(slot) = st.acceptq().filter(|_| !full).map(|q| &mut q[i]) else {
         // Queue full: refuse, as a full backlog does.
         // SAFETY: newpcb is ours to abort; returning ERR_ABRT tells lwIP.
         unsafe { tcp_abort(newpcb) };
         return ERR_ABRT as err_t;
-    }
-    let i = (st.aq_head as usize + st.aq_len as usize) % USOCKET_LWIP_ACCEPT_MAX;
-    st.aq_len += 1;
-    let slot = &mut st.acceptq()[i];
+    };
     *slot = newpcb.cast();
     let slot: *mut *mut c_void = slot;
+    st.aq_len += 1;
     // SAFETY: registering callbacks on a pcb lwIP just gave us.
     unsafe {
         tcp_arg(newpcb, slot.cast());
@@ -384,14 +409,15 @@ unsafe extern "C" fn on_tcp_accept(arg: *mut c_void, newpcb: *mut tcp_pcb, err: 
 unsafe extern "C" fn on_udp_recv(arg: *mut c_void, _pcb: *mut udp_pcb, p: *mut pbuf, addr: *const ip_addr_t, port: u16) {
     // SAFETY: as in on_tcp_recv.
     let st = unsafe { &mut *arg.cast::<State>() };
-    if st.uq_len as usize >= USOCKET_LWIP_UDP_QUEUE || addr.is_null() {
+    let i = (st.uq_head as usize + st.uq_len as usize) % USOCKET_LWIP_UDP_QUEUE;
+    let full = st.uq_len as usize >= USOCKET_LWIP_UDP_QUEUE;
+    let Some(slot) = st.udpq().filter(|_| !full && !addr.is_null()).map(|q| &mut q[i]) else {
         // SAFETY: we own p; a full queue drops the datagram, as UDP may.
         unsafe { pbuf_free(p) };
         return;
-    }
-    let i = (st.uq_head as usize + st.uq_len as usize) % USOCKET_LWIP_UDP_QUEUE;
-    // SAFETY: addr is valid for the duration of the callback.
-    st.udpq()[i] = Datagram::new(p.cast(), &from_ip(unsafe { &*addr }, port));
+    };
+    // SAFETY: addr is valid for the duration of the callback (not null).
+    *slot = Datagram::new(p.cast(), &from_ip(unsafe { &*addr }, port));
     st.uq_len += 1;
     notify(st);
 }
@@ -409,8 +435,9 @@ fn register_tcp(st: &mut State) {
 
 // ---- primitives -----------------------------------------------------------
 
-/// Opens into `st`, which is closed (all zero).
-pub fn open(st: &mut State, family: i32, sock_type: i32, _proto: i32) -> Result<()> {
+/// Opens into `st`, which is closed (all zero). A UDP socket takes `queue`
+/// (queue_size() bytes) for its datagrams; a TCP socket needs none yet.
+pub fn open(st: &mut State, family: i32, sock_type: i32, _proto: i32, queue: *mut c_void) -> Result<()> {
     let v6 = if family == consts::AF_INET {
         false
     } else if family == consts::AF_INET6 && cfg!(usocket_lwip_ipv6) {
@@ -424,12 +451,14 @@ pub fn open(st: &mut State, family: i32, sock_type: i32, _proto: i32) -> Result<
         // SAFETY: allocates a pcb; null means out of memory.
         (unsafe { tcp_new_ip_type(ip_type) }.cast::<c_void>(), KIND_TCP)
     } else if sock_type == consts::SOCK_DGRAM {
+        st.queue = take_queue(queue)?;
         // SAFETY: as above.
         (unsafe { udp_new_ip_type(ip_type) }.cast::<c_void>(), KIND_UDP)
     } else {
         return Err(Errno::EINVAL);
     };
     if pcb.is_null() {
+        st.queue = ptr::null_mut(); // still closed: all zero
         return Err(Errno::ENOMEM);
     }
     (st.pcb, st.kind, st.family_v6) = (pcb, kind, v6 as u8);
@@ -466,18 +495,21 @@ pub fn close(st: &mut State) {
     let _lock = LwipLock::take();
     match st.kind {
         KIND_TCP => {
-            // Connections still waiting for accept() are dropped.
-            for slot in st.acceptq().iter_mut() {
-                let pcb: *mut tcp_pcb = slot.cast();
-                if !pcb.is_null() {
-                    // SAFETY: an owned, unaccepted pcb: detach, then abort.
-                    unsafe {
-                        tcp_arg(pcb, ptr::null_mut());
-                        tcp_err(pcb, None);
-                        tcp_recv(pcb, None);
-                        tcp_abort(pcb);
+            // A listener's connections still waiting for accept() are
+            // dropped (other TCP sockets have no queue).
+            if let Some(q) = st.acceptq() {
+                for slot in q.iter_mut() {
+                    let pcb: *mut tcp_pcb = slot.cast();
+                    if !pcb.is_null() {
+                        // SAFETY: an owned, unaccepted pcb: detach, then abort.
+                        unsafe {
+                            tcp_arg(pcb, ptr::null_mut());
+                            tcp_err(pcb, None);
+                            tcp_recv(pcb, None);
+                            tcp_abort(pcb);
+                        }
+                        *slot = ptr::null_mut();
                     }
-                    *slot = ptr::null_mut();
                 }
             }
             let pcb = st.tcp();
@@ -508,9 +540,11 @@ pub fn close(st: &mut State) {
                 // SAFETY: an owned udp_pcb, removed once.
                 unsafe { udp_remove(st.udp()) };
             }
-            for d in st.udpq().iter_mut() {
-                free_chain(d.p);
-                d.p = ptr::null_mut();
+            if let Some(q) = st.udpq() {
+                for d in q.iter_mut() {
+                    free_chain(d.p);
+                    d.p = ptr::null_mut();
+                }
             }
         }
         _ => {}
@@ -557,7 +591,8 @@ pub fn bind(st: &mut State, addr: &SockAddr) -> Result<()> {
     }
 }
 
-pub fn listen(st: &mut State, backlog: i32) -> Result<()> {
+/// `queue` (queue_size() bytes) becomes the accept queue.
+pub fn listen(st: &mut State, backlog: i32, queue: *mut c_void) -> Result<()> {
     let _lock = LwipLock::take();
     if st.kind != KIND_TCP || st.pcb.is_null() {
         return Err(Errno::EOPNOTSUPP);
@@ -565,6 +600,7 @@ pub fn listen(st: &mut State, backlog: i32) -> Result<()> {
     if st.conn != CONN_NEW {
         return Err(Errno::EINVAL);
     }
+    let queue = take_queue(queue)?;
     let cap = (backlog.max(1) as usize).min(USOCKET_LWIP_ACCEPT_MAX) as u8;
     // SAFETY: a live tcp_pcb, not yet listening.
     let nodelay = unsafe { (*st.tcp()).flags } as u32 & consts::TF_NODELAY as u32 != 0;
@@ -576,6 +612,7 @@ pub fn listen(st: &mut State, backlog: i32) -> Result<()> {
         return Err(errno_of(err));
     }
     st.pcb = lpcb.cast();
+    st.queue = queue;
     st.conn = CONN_LISTENING;
     st.set_flag(FLAG_NODELAY, nodelay);
     st.aq_cap = cap;
@@ -598,7 +635,8 @@ pub fn accept(st: &mut State, peer: &mut SockAddr, new: &mut State) -> Result<()
     }
     while st.aq_len > 0 {
         let i = st.aq_head as usize % USOCKET_LWIP_ACCEPT_MAX;
-        let pcb: *mut tcp_pcb = core::mem::replace(&mut st.acceptq()[i], ptr::null_mut()).cast();
+        let Some(slot) = st.acceptq().map(|q| &mut q[i]) else { break };
+        let pcb: *mut tcp_pcb = core::mem::replace(slot, ptr::null_mut()).cast();
         st.aq_head = ((i + 1) % USOCKET_LWIP_ACCEPT_MAX) as u8;
         st.aq_len -= 1;
         if pcb.is_null() {
@@ -763,7 +801,7 @@ fn recv_datagram(st: &mut State, buf: &mut [u8], flags: i32, from: Option<&mut S
         return Err(Errno::EAGAIN);
     }
     let i = st.uq_head as usize % USOCKET_LWIP_UDP_QUEUE;
-    let d = &mut st.udpq()[i];
+    let Some(d) = st.udpq().map(|q| &mut q[i]) else { return Err(Errno::EAGAIN) };
     let p: *mut pbuf = d.p.cast();
     // SAFETY: an owned datagram pbuf.
     let n = buf.len().min(unsafe { (*p).tot_len } as usize);
@@ -1018,8 +1056,8 @@ pub fn readiness(st: &State, wanted: PollFlags) -> PollFlags {
         KIND_TCP => match st.conn {
             CONN_NEW => r |= PollFlags::WR | PollFlags::HUP,
             CONN_LISTENING => {
-                // SAFETY: as in State::acceptq (a TCP socket).
-                if unsafe { &st.queue.accept }.iter().any(|p| !p.is_null()) {
+                // SAFETY: as in State::acceptq (a listener: queue is set).
+                if unsafe { st.queue.as_ref() }.is_some_and(|q| unsafe { &q.accept }.iter().any(|p| !p.is_null())) {
                     r |= PollFlags::RD;
                 }
             }

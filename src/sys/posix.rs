@@ -144,7 +144,13 @@ impl State {
     }
 }
 
-pub fn open(st: &mut State, family: i32, sock_type: i32, proto: i32) -> Result<()> {
+/// Bytes of queue memory `open` and `listen` want from the caller: none, the
+/// kernel (or lwIP's socket layer) queues.
+pub fn queue_size() -> usize {
+    0
+}
+
+pub fn open(st: &mut State, family: i32, sock_type: i32, proto: i32, _queue: *mut core::ffi::c_void) -> Result<()> {
     lwip::check_open(family, sock_type, proto)?;
     #[cfg(usocket_backend = "posix")]
     let sock_type = sock_type | libc::SOCK_CLOEXEC;
@@ -413,7 +419,7 @@ pub fn bind(st: &State, addr: &SockAddr) -> Result<()> {
     Ok(())
 }
 
-pub fn listen(st: &State, backlog: i32) -> Result<()> {
+pub fn listen(st: &State, backlog: i32, _queue: *mut core::ffi::c_void) -> Result<()> {
     lwip::mark(st, lwip::ACTIVE);
     syscall!(c::listen(st.fd, backlog))?;
     lwip::mark(st, lwip::LISTENING);

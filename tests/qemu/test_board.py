@@ -758,6 +758,30 @@ print(after['tcp_pcb'] - before['tcp_pcb'], after['udp_pcb'] - before['udp_pcb']
         self.assertLessEqual(tcp, 1, out)
         self.assertLessEqual(udp, 1, out)
 
+    def test_only_listeners_and_udp_sockets_carry_a_queue(self):
+        """A TCP socket is 48 bytes of GC heap (three blocks); a UDP socket
+        or a listener adds the queue the shim gives it."""
+        out = self.run_on_board("""
+import gc
+def heap(make):
+    gc.collect()
+    a = gc.mem_alloc()
+    s = make()
+    b = gc.mem_alloc()
+    s.close()
+    return b - a
+def listener():
+    l = socket.socket()
+    l.bind(('', 0))
+    l.listen(1)
+    return l
+print(heap(socket.socket), heap(lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM)), heap(listener))
+""")
+        tcp, udp, listener = map(int, out.split())
+        self.assertEqual(tcp, 48, out)
+        self.assertGreater(udp, tcp, out)
+        self.assertEqual(listener, udp, out)  # one union for both queues
+
     def test_out_of_pcbs_is_enomem_and_everything_comes_back(self):
         """Sockets held until lwIP's pools are empty (lwipopts.h: 12 TCP,
         8 UDP, 6 listening pcbs): ENOMEM, not a crash or a half-made socket;
