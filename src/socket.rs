@@ -172,9 +172,9 @@ impl Socket {
     /// it): the socket is built where it stays, because on lwIP's raw API
     /// its state is a hundred bytes and every move of it a `memcpy`.
     ///
-    /// `queue`: `sys::queue_size()` bytes that live as long as the socket, which a
-    /// UDP socket on lwIP's raw API keeps its datagrams in (ENOMEM if null);
-    /// elsewhere unused.
+    /// `queue`: `sys::queue_size()` bytes that live as long as the socket,
+    /// which a UDP socket on lwIP's raw API keeps its datagrams in (ENOMEM
+    /// if null); elsewhere unused.
     pub fn open_in(&mut self, family: i32, sock_type: i32, proto: i32, queue: *mut core::ffi::c_void) -> Result<()> {
         sys::open(&mut self.sys, family, sock_type, proto, queue)?;
         match (u8::try_from(family), u8::try_from(sock_type), u16::try_from(proto)) {
@@ -198,7 +198,7 @@ impl Socket {
 
     /// Two connected sockets (Linux: AF_UNIX only). Numbers wider than the
     /// fields (a type with SOCK_NONBLOCK or'ed in) are EINVAL, as in
-    /// [`Socket::open`], before the kernel is asked.
+    /// [`Socket::open_in`], before the kernel is asked.
     #[cfg(usocket_backend = "posix")]
     pub fn pair(family: i32, sock_type: i32, proto: i32) -> Result<(Socket, Socket)> {
         let (Ok(fam), Ok(ty), Ok(pr)) = (u8::try_from(family), u8::try_from(sock_type), u16::try_from(proto)) else {
