@@ -389,13 +389,16 @@ def main():
 BEGIN, END = "<!-- make bench: begin -->", "<!-- make bench: end -->"
 
 
-def write_results(path, text):
+def write_results(path, text, begin=BEGIN, end=END):
     """Put the tables between the markers of an existing document (keeping
-    the prose around them), or write them as the whole file."""
-    old = open(path).read() if os.path.exists(path) else ""
-    if BEGIN in old and END in old:
-        head, rest = old.split(BEGIN, 1)
-        text = head + BEGIN + "\n" + text + END + rest.split(END, 1)[1]
+    the prose around them), or write them as a new file. A document without
+    the markers is left alone: writing it whole would lose its prose."""
+    old = open(path).read() if os.path.exists(path) else None
+    if old is not None:
+        if begin not in old or end not in old:
+            raise SystemExit("%s has no %s ... %s markers" % (path, begin, end))
+        head, rest = old.split(begin, 1)
+        text = head + begin + "\n" + text + end + rest.split(end, 1)[1]
     with open(path, "w") as f:
         f.write(text)
 

@@ -20,7 +20,6 @@ modlwip/ours (the speed ratio ours/C: higher is better for ours).
 """
 import argparse
 import os
-import re
 import statistics
 import sys
 
@@ -28,6 +27,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(TOP, "tests", "qemu"))
 from board import Board  # noqa: E402
+sys.path.insert(0, HERE)
+from bench import write_results  # noqa: E402
 
 # Runs on the board; MODS, SCALE and ROUNDS are prepended.
 GUEST = """
@@ -177,17 +178,6 @@ def table(times, heap, rounds, scale):
     return "\n".join(lines)
 
 
-def write(path, text):
-    with open(path) as f:
-        doc = f.read()
-    begin, end = "<!-- make bench-board: begin -->", "<!-- make bench-board: end -->"
-    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
-    if not pattern.search(doc):
-        raise SystemExit("%s has no %s ... %s markers" % (path, begin, end))
-    with open(path, "w") as f:
-        f.write(pattern.sub(lambda _: begin + "\n" + text + "\n" + end, doc))
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--firmware", default=os.path.join(TOP, "build", "firmware-qemu-beside-modlwip.elf"))
@@ -199,7 +189,7 @@ def main():
     text = table(times, heap, args.rounds, args.scale)
     print(text)
     if args.write:
-        write(args.write, text)
+        write_results(args.write, text + "\n", "<!-- make bench-board: begin -->", "<!-- make bench-board: end -->")
 
 
 if __name__ == "__main__":
