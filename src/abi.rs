@@ -176,13 +176,7 @@ pub unsafe extern "C" fn usocket_accept(s: *mut Socket, new: *mut Socket, peer: 
     // SAFETY: see `sock`; new is a distinct, closed usocket_t that stays at
     // this address; peer is writable.
     let (s, new, peer) = unsafe { (sock(s), sock(new), &mut *peer) };
-    match s.accept_into(new, peer) {
-        Ok(()) => {
-            new.attach();
-            0
-        }
-        Err(e) => e.status(),
-    }
+    unit(s.accept_into(new, peer))
 }
 
 #[no_mangle]

@@ -264,7 +264,8 @@ impl Socket {
 
     /// Tells the backend the socket is at its final address (inside the
     /// MicroPython object): stacks that call back with a pointer to it (lwIP)
-    /// register it now. Called once after open/accept placed it.
+    /// register it now. Called once after open placed it (`accept_into`
+    /// builds the socket where it stays, and the backend registers it there).
     pub fn attach(&mut self) {
         sys::attach(&mut self.sys);
     }
@@ -378,7 +379,8 @@ impl Socket {
     /// listener's timeout (CPython's rule; modlwip's inheritance is a bug).
     ///
     /// The connection goes into `new`, which must be closed (built in place,
-    /// as in [`Socket::open_in`]).
+    /// as in [`Socket::open_in`]), and is ready there: the backend registers
+    /// it with the stack itself (no [`Socket::attach`]).
     pub fn accept_into(&mut self, new: &mut Socket, peer: &mut SockAddr) -> Result<()> {
         self.op(|s| s.run(&mut None, &mut Attempt::Accept(peer, &mut new.sys)))?;
         (new.family, new.sock_type, new.proto) = (self.family, self.sock_type, self.proto);

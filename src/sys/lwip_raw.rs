@@ -367,7 +367,8 @@ unsafe extern "C" fn on_tcp_connected(arg: *mut c_void, _pcb: *mut tcp_pcb, _err
 }
 
 /// A connection waiting in the accept queue does not take data yet: lwIP
-/// keeps it and delivers it again once accept() registered the real handler.
+/// keeps it, and accept() hands it over (`take_unaccepted_input`). A FIN
+/// is reported here too, and lwIP ignores what this returns for it.
 unsafe extern "C" fn on_unaccepted_recv(_arg: *mut c_void, _pcb: *mut tcp_pcb, _p: *mut pbuf, _err: err_t) -> err_t {
     ERR_BUF as err_t
 }
@@ -478,6 +479,27 @@ pub fn attach(st: &mut State) {
         // SAFETY: a live udp_pcb owned by st.
         KIND_UDP => unsafe { udp_recv(st.udp(), Some(on_udp_recv), arg) },
         _ => {}
+    }
+}
+
+/// What reached an accepted connection while it waited in the accept queue,
+/// once its real handlers are registered (with the lock that took it from
+/// the queue still held: lwIP runs from interrupts on some ports). Data was refused
+/// (`on_unaccepted_recv`): lwIP keeps it, and a FIN after it, until its
+/// next fast timer, up to 250 ms; it is taken now. A FIN without data
+/// before it was reported to `on_unaccepted_recv` too, and lwIP keeps no
+/// trace of it but the pcb's state: without this, `recv` would wait for
+/// an end of stream that had already come (modlwip loses it the same way).
+fn take_unaccepted_input(st: &mut State) {
+    let pcb = st.tcp();
+    // SAFETY: a live, accepted (full) tcp_pcb whose callbacks are ours now;
+    // on_tcp_recv only queues what it is given and never aborts the pcb.
+    unsafe {
+        if !(*pcb).refused_data.is_null() {
+            tcp_process_refused_data(pcb);
+        } else if (*pcb).state == CLOSE_WAIT {
+            st.conn = CONN_PEER_CLOSED;
+        }
     }
 }
 
@@ -642,8 +664,9 @@ pub fn accept(st: &mut State, peer: &mut SockAddr, new: &mut State) -> Result<()
         if pcb.is_null() {
             continue; // died while queued
         }
-        // SAFETY: a live pcb we own; until attach() the only callbacks that
-        // can run are the unaccepted ones, and not while we hold the lock.
+        // SAFETY: a live pcb we own; until its handlers are registered below
+        // the only callbacks that can run are the unaccepted ones, and not
+        // while we hold the lock.
         unsafe {
             tcp_arg(pcb, ptr::null_mut());
             tcp_err(pcb, None);
@@ -653,6 +676,10 @@ pub fn accept(st: &mut State, peer: &mut SockAddr, new: &mut State) -> Result<()
             }
         }
         (new.pcb, new.kind, new.conn, new.family_v6) = (pcb.cast(), KIND_TCP, CONN_CONNECTED, st.family_v6);
+        // `new` is where the socket stays: its handlers replace the
+        // unaccepted ones before lwIP can run again.
+        register_tcp(new);
+        take_unaccepted_input(new);
         return Ok(());
     }
     Err(Errno::EAGAIN)
