@@ -79,3 +79,28 @@ s, _ = l.accept()
 print(c.send(b"ok"), s.recv(2))
 for x in (c, s, l):
     x.close()
+
+# what came while a connection waited in the accept queue: a close with
+# nothing sent, data and then a close, data only. Each is there after
+# accept (lwIP's raw API had to be taught both: tests/qemu).
+l = socket.socket()
+l.bind(("127.0.0.1", 0))
+l.listen(3)
+closed, half, open_ = socket.socket(), socket.socket(), socket.socket()
+for c in (closed, half, open_):
+    c.connect(l.getsockname())
+closed.close()
+half.send(b"hello")
+half.shutdown(socket.SHUT_WR)
+open_.send(b"x")
+got = {}
+for i in range(3):
+    s, _ = l.accept()
+    s.settimeout(5)  # a lost close would be ETIMEDOUT
+    got[s.recv(10)] = s
+print("queued", sorted(got))
+print("then", got[b""].recv(10), got[b"hello"].recv(10))
+got[b"x"].settimeout(0)
+expect("then, still open", got[b"x"].recv, 10)
+for x in [half, open_, l] + list(got.values()):
+    x.close()
