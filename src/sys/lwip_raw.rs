@@ -389,7 +389,9 @@ unsafe extern "C" fn on_tcp_accept(arg: *mut c_void, newpcb: *mut tcp_pcb, err: 
     let i = (st.aq_head as usize + st.aq_len as usize) % USOCKET_LWIP_ACCEPT_MAX;
     let full = st.aq_len >= st.aq_cap;
     let Some(slot) = st.acceptq().filter(|_| !full).map(|q| &mut q[i]) else {
-        // Queue full: refuse, as a full backlog does.
+        // Queue full: refuse. (Where lwIP counts queued connections
+        // against the backlog, only a slot left by a connection that died
+        // in the queue lets lwIP take one more than fits.)
         // SAFETY: newpcb is ours to abort; returning ERR_ABRT tells lwIP.
         unsafe { tcp_abort(newpcb) };
         return ERR_ABRT as err_t;
@@ -402,6 +404,12 @@ unsafe extern "C" fn on_tcp_accept(arg: *mut c_void, newpcb: *mut tcp_pcb, err: 
         tcp_arg(newpcb, slot.cast());
         tcp_recv(newpcb, Some(on_unaccepted_recv));
         tcp_err(newpcb, Some(on_unaccepted_err));
+        // It counts against the backlog until accept() takes it (lwIP
+        // uncounts it itself if it dies first): with the queue full, lwIP
+        // ignores new SYNs and clients try again, as on Linux, instead of
+        // being reset below.
+        #[cfg(usocket_lwip_listen_backlog)]
+        tcp_backlog_delayed(newpcb);
     }
     notify(st);
     ERR_OK as err_t
@@ -670,6 +678,8 @@ pub fn accept(st: &mut State, peer: &mut SockAddr, new: &mut State) -> Result<()
         unsafe {
             tcp_arg(pcb, ptr::null_mut());
             tcp_err(pcb, None);
+            #[cfg(usocket_lwip_listen_backlog)]
+            tcp_backlog_accepted(pcb);
             *peer = from_ip(&(*pcb).remote_ip, (*pcb).remote_port);
             if st.flags & FLAG_NODELAY != 0 {
                 (*pcb).flags |= consts::TF_NODELAY as tcpflags_t; // inherited, as on Linux

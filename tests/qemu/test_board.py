@@ -737,6 +737,44 @@ for x in (u, v, c4, s4, l4):
                               "udp b'dg' ::1 True\nv4 127.0.0.1 2\n")
 
 
+    def test_full_backlog_makes_clients_wait_not_fail(self):
+        # listen(1) with one connection queued: lwIP ignores a second
+        # client's SYN until accept() takes the first, and the client's
+        # next SYN (lwIP's 3 s) gets in, as clients wait on Linux. The
+        # second used to be reset once its handshake was done. (Over the
+        # board's loopback interface: every step in lwIP's own time.)
+        out = self.run_on_board("""
+l = socket.socket()
+l.bind(('127.0.0.1', 0))
+l.listen(1)
+l.settimeout(15)
+a = l.getsockname()
+first = socket.socket()
+first.settimeout(5)
+first.connect(a)
+second = socket.socket()
+second.setblocking(False)
+try:
+    second.connect(a)
+except OSError as e:
+    print('connecting', errno.errorcode[e.errno])
+for i in range(50):  # the SYN goes round the loopback interface
+    lan.poll()
+    time.sleep_ms(2)
+print('queue full', second.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+s1, _ = l.accept()
+p = select.poll()
+p.register(second, select.POLLOUT)
+print('then', [ev for _, ev in p.poll(15000)], second.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+s2, _ = l.accept()
+second.send(b'second')
+print(s2.recv(10))
+for x in (first, second, s1, s2, l):
+    x.close()
+""")
+        self.assertEqual(out, "connecting EINPROGRESS\nqueue full 0\nthen [4] 0\nb'second'\n")
+
+
 class Behaviour(BoardTest):
     def test_timeouts_and_nonblocking(self):
         out = self.run_on_board("""
