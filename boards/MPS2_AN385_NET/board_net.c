@@ -18,6 +18,7 @@
 #include "netif/ethernet.h"
 
 #include "lan9118.h"
+#include "uart.h"
 
 #if LWIP_IPV6
 // lwIP's netif_find() (IPv6 scope names) calls atoi(); this port links no
@@ -132,7 +133,40 @@ void mps2_lwip_unlock(void) {
     lwip_lock_depth--;
 }
 
+// Ctrl-C while code runs. Real boards see it in their UART's receive
+// interrupt; the qemu port reads its UART only for stdin, so this board
+// looks at it whenever MicroPython waits (the event hook below). Any other
+// byte is held for the next read of stdin (QEMU holds the ones after it).
+static int stdin_held = -1;
+
+static void poll_ctrl_c(void) {
+    if (stdin_held >= 0) {
+        return;
+    }
+    int c = uart_rx_chr();
+    if (c < 0) {
+        return;
+    }
+    if (c == mp_interrupt_char) {
+        mp_sched_keyboard_interrupt();
+    } else {
+        stdin_held = c;
+    }
+}
+
+int __real_mp_hal_stdin_rx_chr(void);
+
+int __wrap_mp_hal_stdin_rx_chr(void) {
+    if (stdin_held >= 0) {
+        int c = stdin_held;
+        stdin_held = -1;
+        return c;
+    }
+    return __real_mp_hal_stdin_rx_chr();
+}
+
 void mps2_net_poll(void) {
+    poll_ctrl_c();
     // lwIP callbacks never wait, but guard anyway: lwIP is not reentrant.
     // Nor does lwIP run while its lock is held (deferred, as PendSV is).
     if (!net_started || polling || lwip_lock_depth != 0) {

@@ -48,6 +48,9 @@ endif
 
 INC += -I$(BOARD_DIR)
 SRC_C += $(BOARD_DIR)/board_net.c $(BOARD_DIR)/lan9118.c
+# stdin goes through board_net.c, which holds a byte it read looking for
+# Ctrl-C while code runs.
+LDFLAGS += -Wl,--wrap=mp_hal_stdin_rx_chr
 
 FROZEN_MANIFEST = $(BOARD_DIR)/manifest.py
 MICROPY_HEAP_SIZE = 262144
