@@ -287,6 +287,8 @@ static mp_obj_t lan_stats(void) {
     }
     mp_obj_dict_store(d, mp_obj_new_str("tcp_active", 10), MP_OBJ_NEW_SMALL_INT(active));
     mp_obj_dict_store(d, mp_obj_new_str("tcp_time_wait", 13), MP_OBJ_NEW_SMALL_INT(tw));
+    // The lwIP lock's depth: 0 here, or lwIP never runs again.
+    mp_obj_dict_store(d, mp_obj_new_str("lock", 4), MP_OBJ_NEW_SMALL_INT(lwip_lock_depth));
     return d;
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(lan_stats_obj, lan_stats);

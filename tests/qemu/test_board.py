@@ -459,6 +459,7 @@ print(st)
         self.assertEqual(a["udp_pcb"], b["udp_pcb"], after)
         self.assertEqual(a["pbuf_pool"], 0, after)
         self.assertEqual(a["pbuf"], 0, after)
+        self.assertEqual(a["lock"], 0, after)
         # TIME_WAIT pcbs are lwIP's to recycle; everything else is back.
         self.assertEqual(a["tcp_pcb"], a["tcp_time_wait"], after)
 
