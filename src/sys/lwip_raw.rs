@@ -320,13 +320,22 @@ pub fn sockaddr_from_raw(_bytes: &[u8]) -> Result<SockAddr> {
 // lwIP calls these with the lock held (from the port's poll hook or its
 // interrupt); `arg` is the State they were registered with.
 
-unsafe extern "C" fn on_tcp_recv(arg: *mut c_void, _pcb: *mut tcp_pcb, p: *mut pbuf, err: err_t) -> err_t {
+unsafe extern "C" fn on_tcp_recv(arg: *mut c_void, pcb: *mut tcp_pcb, p: *mut pbuf, err: err_t) -> err_t {
     // SAFETY: arg is the State registered for this pcb; it lives until close,
     // which unregisters the callbacks first.
     let st = unsafe { &mut *arg.cast::<State>() };
     if p.is_null() {
         if st.conn == CONN_CONNECTED {
             st.conn = CONN_PEER_CLOSED;
+        }
+        // SAFETY: the live pcb lwIP calls us for.
+        if unsafe { (*pcb).state } != CLOSE_WAIT {
+            // Our side was shut already (FIN_WAIT_1/2): the connection is
+            // over both ways, and the pcb heads for TIME_WAIT, where lwIP
+            // frees it without a callback (after 2 MSL, or at once when it
+            // needs a pcb) and gives its memory to another socket. So the
+            // socket lets go of it now; what it had received stays in rx.
+            release_pcb(st, pcb);
         }
     } else if err as i32 != ERR_OK as i32 {
         // SAFETY: we own p and drop it.
@@ -349,10 +358,35 @@ fn notify(st: &mut State) {
     }
 }
 
+/// Hands a connection's pcb over to lwIP for good (lock held): no more
+/// callbacks, and lwIP finishes and frees it.
+fn release_pcb(st: &mut State, pcb: *mut tcp_pcb) {
+    // SAFETY: a live pcb this socket owns; after tcp_close it is lwIP's, and
+    // st no longer points at it. In the states this is called in tcp_close
+    // only marks the receiving side closed (the FINs are both sent).
+    unsafe {
+        tcp_arg(pcb, ptr::null_mut());
+        tcp_recv(pcb, None);
+        tcp_err(pcb, None);
+        if tcp_close(pcb) as i32 != ERR_OK as i32 {
+            tcp_abort(pcb);
+        }
+    }
+    st.pcb = ptr::null_mut();
+}
+
 unsafe extern "C" fn on_tcp_err(arg: *mut c_void, err: err_t) {
     // SAFETY: as in on_tcp_recv. lwIP has already freed the pcb.
     let st = unsafe { &mut *arg.cast::<State>() };
     st.pcb = ptr::null_mut();
+    if err as i32 == ERR_CLSD as i32 {
+        // Closed gracefully both ways: the peer first, then our shutdown
+        // (LAST_ACK done). Not an error: recv goes on giving b''.
+        if st.conn == CONN_CONNECTED {
+            st.conn = CONN_PEER_CLOSED;
+        }
+        return;
+    }
     let e = errno_of(err);
     // A connection refused shows up as a reset of the SYN.
     let e = if st.conn == CONN_CONNECTING && e == Errno::ECONNRESET { Errno::ECONNREFUSED } else { e };
@@ -736,8 +770,11 @@ fn send_stream(st: &mut State, buf: &[u8]) -> Result<usize> {
         _ => return Err(Errno::ENOTCONN),
     }
     let pcb = st.tcp();
+    if pcb.is_null() {
+        return Err(Errno::EPIPE); // over both ways (release_pcb, on_tcp_err)
+    }
     // SAFETY: a live connected pcb (pcb is nulled by on_tcp_err on failure,
-    // which also sets CONN_FAILED).
+    // which also sets CONN_FAILED, and when the connection is over).
     let (room, queued) = unsafe { ((*pcb).snd_buf as usize, (*pcb).snd_queuelen as usize) };
     let n = buf.len().min(room).min(u16::MAX as usize);
     if n == 0 || queued >= consts::TCP_SND_QUEUELEN as usize {
@@ -1099,6 +1136,8 @@ pub fn readiness(st: &State, wanted: PollFlags) -> PollFlags {
                 }
             }
             CONN_CONNECTING => {}
+            // Over both ways (the pcb handed back to lwIP): as Linux has it.
+            CONN_CONNECTED | CONN_PEER_CLOSED if st.pcb.is_null() => r |= PollFlags::RD | PollFlags::WR | PollFlags::HUP,
             CONN_CONNECTED | CONN_PEER_CLOSED => {
                 if !st.rx.is_null() || st.conn == CONN_PEER_CLOSED || st.flags & FLAG_RD_SHUT != 0 {
                     r |= PollFlags::RD;

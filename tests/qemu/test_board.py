@@ -368,6 +368,79 @@ print([s.recv(10) for s in conns.values()])
         c.close()
         self.assertEqual(self.run_on_board("print(s.recv(10))\nfor x in (k, u, s, l):\n    x.close()"), "b''\n")
 
+    def test_both_sides_shut_then_the_pcb_is_lwips(self):
+        # Server side: the peer closes first, then we shut our side. Once the
+        # peer acknowledges, lwIP frees the pcb and reports ERR_CLSD: not an
+        # error for the socket, recv goes on giving b''.
+        self.board.start("""
+l = listen_80()
+s, _ = l.accept()
+l.close()
+print(s.recv(10), s.recv(10))
+s.shutdown(socket.SHUT_WR)
+for i in range(50):  # the peer's ACK of our FIN comes in
+    lan.poll()
+    time.sleep_ms(10)
+print(s.recv(10), s.recv(10))
+try:
+    s.send(b'late')
+except OSError as e:
+    print('send', e.errno)  # EPIPE (32), which the errno module leaves out
+s.close()
+""")
+        c = self.connect_in()
+        c.sendall(b"bye")
+        c.shutdown(socket.SHUT_WR)
+        self.assertEqual(c.recv(10), b"")
+        out, err = self.board.follow(TIMEOUT)
+        c.close()
+        self.assertEqual(err, "")
+        self.assertEqual(out.replace("\r\n", "\n"), "b'bye' b''\nb'' b''\nsend 32\n")
+
+        # Client side: we shut our side first, then the peer closes. The pcb
+        # goes to TIME_WAIT, where lwIP frees it without a callback when it
+        # needs a pcb; closing the socket after that closed whichever socket
+        # had been given that pcb's memory.
+        def serve():
+            for i in range(2):
+                s, _ = self.host_server.accept()
+                with s:
+                    data = b""
+                    while True:
+                        d = s.recv(100)
+                        if not d:
+                            break
+                        data += d
+                    s.sendall(b"reply to " + data)
+        t = threading.Thread(target=serve)
+        t.start()
+        out = self.run_on_board("""
+c = socket.socket()
+c.settimeout(10)
+c.connect(('10.0.2.100', 8000))
+c.send(b'request')
+c.shutdown(socket.SHUT_WR)
+r = b''
+while True:
+    d = c.recv(100)
+    if not d:
+        break
+    r += d
+print(r, lan.stats()['tcp_time_wait'])
+others = [socket.socket() for i in range(12)]  # every pcb: lwIP takes the TIME_WAIT one
+c.close()
+x = others[-1]
+x.settimeout(10)
+x.connect(('10.0.2.100', 8000))
+x.send(b'x')
+x.shutdown(socket.SHUT_WR)
+print(x.recv(100))
+for o in others:
+    o.close()
+""")
+        t.join(TIMEOUT)
+        self.assertEqual(out, "b'reply to request' 1\nb'reply to x'\n")
+
     def test_refused_and_unanswered_connects(self):
         out = self.run_on_board("""
 c = socket.socket()
