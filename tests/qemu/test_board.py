@@ -61,6 +61,16 @@ def free_ports(kinds, avoid=()):
     return ports
 
 
+def recv_until_eof(s, size=4096):
+    """Everything a host socket receives until the peer closes."""
+    got = b""
+    while True:
+        d = s.recv(size)
+        if not d:
+            return got
+        got += d
+
+
 class BoardTest(unittest.TestCase):
     """One board for the whole class, with every forward the tests use."""
 
@@ -186,12 +196,7 @@ print('got', n, peer[0])
         c = self.connect_in()
         c.sendall(payload)
         c.shutdown(socket.SHUT_WR)
-        digest = b""
-        while True:
-            d = c.recv(64)
-            if not d:
-                break
-            digest += d
+        digest = recv_until_eof(c, 64)
         c.close()
         out, err = self.board.follow(TIMEOUT)
         self.assertEqual(err, "")
@@ -405,13 +410,7 @@ s.close()
             for i in range(2):
                 s, _ = self.host_server.accept()
                 with s:
-                    data = b""
-                    while True:
-                        d = s.recv(100)
-                        if not d:
-                            break
-                        data += d
-                    s.sendall(b"reply to " + data)
+                    s.sendall(b"reply to " + recv_until_eof(s))
         t = threading.Thread(target=serve)
         t.start()
         out = self.run_on_board("""
