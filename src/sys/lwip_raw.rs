@@ -524,18 +524,20 @@ pub fn attach(st: &mut State) {
     }
 }
 
-/// What reached an accepted connection while it waited in the accept queue,
-/// once its real handlers are registered (with the lock that took it from
-/// the queue still held: lwIP runs from interrupts on some ports). Data was refused
-/// (`on_unaccepted_recv`): lwIP keeps it, and a FIN after it, until its
-/// next fast timer, up to 250 ms; it is taken now. A FIN without data
-/// before it was reported to `on_unaccepted_recv` too, and lwIP keeps no
-/// trace of it but the pcb's state: without this, `recv` would wait for
-/// an end of stream that had already come (modlwip loses it the same way).
+/// What reached an accepted connection while it waited in the accept
+/// queue, once its real handlers are registered (with the lock that took it
+/// from the queue still held: lwIP runs from interrupts on some ports).
+/// Data was refused (`on_unaccepted_recv`): lwIP keeps it, and a FIN after
+/// it, until its next fast timer, up to 250 ms; it is taken now. A FIN
+/// without data before it was reported to `on_unaccepted_recv` too, and
+/// lwIP keeps no trace of it but the pcb's state: without this, `recv`
+/// would wait for an end of stream that had already come (modlwip loses it
+/// the same way).
 fn take_unaccepted_input(st: &mut State) {
     let pcb = st.tcp();
-    // SAFETY: a live, accepted (full) tcp_pcb whose callbacks are ours now;
-    // on_tcp_recv only queues what it is given and never aborts the pcb.
+    // SAFETY: a live, accepted (full) tcp_pcb whose callbacks are ours now.
+    // on_tcp_recv queues what it is given and never aborts the pcb; it hands
+    // the pcb back only once our side is shut, which this one's is not.
     unsafe {
         if !(*pcb).refused_data.is_null() {
             tcp_process_refused_data(pcb);
