@@ -54,6 +54,9 @@
 #define MEMP_MEM_MALLOC                 0
 #define MEM_ALIGNMENT                   8
 #define MEMP_NUM_TCP_PCB                32
+// TIME_WAIT for 2 s instead of 2 minutes (lwIP's default TCP_MSL is 60 s),
+// so that a test can see lwIP free a TIME_WAIT pcb (lwip_sockets.py).
+#define TCP_MSL                         1000
 #define MEMP_NUM_TCP_PCB_LISTEN         16
 #define MEMP_NUM_UDP_PCB                16
 #define MEMP_NUM_TCP_SEG                256

@@ -1027,6 +1027,15 @@ mod lwip {
         match r {
             Ok(0) => {
                 mark(st, ENDED);
+                if has(st, WRITE_SHUT) {
+                    // Over both ways, our side first: the pcb is in TIME_WAIT,
+                    // where lwIP frees it without telling the netconn, which
+                    // would touch the freed pcb at close (another socket's by
+                    // then: its connection broke, or lwIP hung). A full
+                    // shutdown makes the netconn let go of it now.
+                    // SAFETY: a socket we own; nothing to read or write.
+                    unsafe { c::shutdown(st.fd, c::SHUT_RDWR) };
+                }
                 Ok(0)
             }
             Err(Errno::ENOTCONN) if has(st, ENDED) => Ok(0),

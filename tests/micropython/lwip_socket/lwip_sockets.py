@@ -91,3 +91,34 @@ try:
     print("AF_UNIX opened")
 except OSError as e:
     print("family 1", e.errno == 97)  # EAFNOSUPPORT
+
+# Our side shut first, then the peer's: the pcb goes to TIME_WAIT, where lwIP
+# frees it without telling its netconn (after 2 MSL, 2 s in this firmware's
+# lwipopts.h), and the next socket gets its memory. Closing the old socket
+# then touched the new one's pcb: lwIP hung. The module makes the netconn let
+# go of the pcb when it reads the end of such a connection.
+import time
+
+time.sleep(3)  # the TIME_WAIT pcbs of the tests above are gone: ours is the one freed next
+l = socket.socket()
+l.bind(("127.0.0.1", 0))
+l.listen(1)
+c = socket.socket()
+c.connect(l.getsockname())
+s, _ = l.accept()
+c.send(b"request")
+c.shutdown(socket.SHUT_WR)
+print("half-close", s.recv(10), s.recv(10))
+s.send(b"reply")
+s.close()
+print("reply", c.recv(10), c.recv(10))
+time.sleep(3)  # TIME_WAIT is over: lwIP frees the pcb
+x = socket.socket()  # the freed pcb's memory
+c.close()
+x.settimeout(5)
+x.connect(l.getsockname())
+y, _ = l.accept()
+x.send(b"after")
+print("new socket", y.recv(10))
+for z in (x, y, l):
+    z.close()
