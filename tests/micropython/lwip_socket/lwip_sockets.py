@@ -100,12 +100,7 @@ except OSError as e:
 import time
 
 time.sleep(3)  # the TIME_WAIT pcbs of the tests above are gone: ours is the one freed next
-l = socket.socket()
-l.bind(("127.0.0.1", 0))
-l.listen(1)
-c = socket.socket()
-c.connect(l.getsockname())
-s, _ = l.accept()
+c, s = tcp_pair()
 c.send(b"request")
 c.shutdown(socket.SHUT_WR)
 print("half-close", s.recv(10), s.recv(10))
@@ -115,6 +110,9 @@ print("reply", c.recv(10), c.recv(10))
 time.sleep(3)  # TIME_WAIT is over: lwIP frees the pcb
 x = socket.socket()  # the freed pcb's memory
 c.close()
+l = socket.socket()
+l.bind(("127.0.0.1", 0))
+l.listen(1)
 x.settimeout(5)
 x.connect(l.getsockname())
 y, _ = l.accept()
