@@ -1144,8 +1144,16 @@ pub fn readiness(st: &State, wanted: PollFlags) -> PollFlags {
                 if !st.rx.is_null() || st.conn == CONN_PEER_CLOSED || st.flags & FLAG_RD_SHUT != 0 {
                     r |= PollFlags::RD;
                 }
+                // Writable with room above lwIP's low-water marks, as its
+                // socket layer reports it: send() then takes bytes. Room in
+                // the buffer alone is not enough: small sends fill the
+                // segment queue first, and send() says EAGAIN while a poll
+                // loop (that runs lwIP only when it waits) spins.
                 // SAFETY: a live connected pcb.
-                if !st.pcb.is_null() && unsafe { (*st.tcp()).snd_buf } > 0 {
+                if !st.pcb.is_null() && unsafe {
+                    u32::from((*st.tcp()).snd_buf) > consts::TCP_SNDLOWAT as u32
+                        && u32::from((*st.tcp()).snd_queuelen) < consts::TCP_SNDQUEUELOWAT as u32
+                } {
                     r |= PollFlags::WR;
                 }
             }

@@ -944,6 +944,41 @@ u.close()
 """)
         self.assertEqual(out, "new tcp 20\nudp 4\nclosed 32\n")
 
+    def test_poll_says_writable_only_when_send_takes_bytes(self):
+        """Small sends fill lwIP's segment queue (TCP_SND_QUEUELEN) long
+        before its send buffer. Reporting POLLOUT while send() says EAGAIN
+        made a poll loop spin without waiting, and a board that runs lwIP
+        only while MicroPython waits never took the ACKs in: a livelock."""
+        accepted = []
+        t = threading.Thread(target=lambda: accepted.append(self.host_server.accept()[0]))
+        t.start()
+        try:
+            out = self.run_on_board("""
+c = socket.socket()
+c.connect(('10.0.2.100', 8000))
+c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+c.setblocking(False)
+n = 0
+try:
+    while n < 100000:
+        c.send(b'x')
+        n += 1
+except OSError as e:
+    print('queue full', errno.errorcode.get(e.errno, e.errno), 0 < n < 100)
+p = select.poll()
+p.register(c, select.POLLOUT)
+print('poll at once', p.poll(0))
+t = time.ticks_ms()
+print('poll waits', p.poll(5000)[0][1], time.ticks_diff(time.ticks_ms(), t) < 4000)
+print('then send', c.send(b'y'))
+c.close()
+""")
+        finally:
+            t.join(TIMEOUT)
+            for s in accepted:
+                s.close()
+        self.assertEqual(out, "queue full EAGAIN True\npoll at once []\npoll waits 4 True\nthen send 1\n")
+
     def test_getaddrinfo_through_lwip_dns(self):
         out = self.run_on_board("""
 print(socket.getaddrinfo('board-test.example', 80, 0, socket.SOCK_STREAM))
