@@ -64,6 +64,11 @@ const FLAG_NODELAY: u8 = 8;
 /// Tell the shim when data, a connection or the peer's close arrives (see
 /// [`USOCKET_SO_NOTIFY`]).
 const FLAG_NOTIFY: u8 = 16;
+/// tcp_write ran out of memory (lwIP's heap or its segments, shared by every
+/// connection): not writable until this connection's data is acknowledged
+/// or lwIP's poll timer comes round, as lwIP's socket layer does it
+/// (NETCONN_FLAG_CHECK_WRITESPACE). Room in the buffer says nothing then.
+const FLAG_SEND_NOMEM: u8 = 32;
 
 /// MicroPython's socket option for a callback on incoming events, as
 /// modlwip.c offers it (WebREPL sets it on its listener and its connection):
@@ -350,6 +355,24 @@ unsafe extern "C" fn on_tcp_recv(arg: *mut c_void, pcb: *mut tcp_pcb, p: *mut pb
     ERR_OK as err_t
 }
 
+/// Some of this connection's data was acknowledged: memory is back.
+unsafe extern "C" fn on_tcp_sent(arg: *mut c_void, _pcb: *mut tcp_pcb, _len: u16) -> err_t {
+    // SAFETY: as in on_tcp_recv.
+    unsafe { (*arg.cast::<State>()).flags &= !FLAG_SEND_NOMEM };
+    ERR_OK as err_t
+}
+
+/// lwIP's poll timer (every [`POLL_INTERVAL`]): memory another connection
+/// held may be back; the next send tries again.
+unsafe extern "C" fn on_tcp_poll(arg: *mut c_void, pcb: *mut tcp_pcb) -> err_t {
+    // SAFETY: as in on_tcp_recv.
+    unsafe { on_tcp_sent(arg, pcb, 0) }
+}
+
+/// Coarse timer ticks (500 ms each) between on_tcp_poll calls: 1 s, as
+/// lwIP's socket layer polls (NETCONN_TCP_POLL_INTERVAL).
+const POLL_INTERVAL: u8 = 2;
+
 /// Data, a connection or the peer's close arrived: the shim schedules the
 /// socket's callback if it asked for one.
 fn notify(st: &mut State) {
@@ -368,6 +391,8 @@ fn release_pcb(st: &mut State, pcb: *mut tcp_pcb) {
         tcp_arg(pcb, ptr::null_mut());
         tcp_recv(pcb, None);
         tcp_err(pcb, None);
+        tcp_sent(pcb, None);
+        tcp_poll(pcb, None, 0);
         if tcp_close(pcb) as i32 != ERR_OK as i32 {
             tcp_abort(pcb);
         }
@@ -473,6 +498,8 @@ fn register_tcp(st: &mut State) {
         tcp_arg(st.tcp(), arg);
         tcp_recv(st.tcp(), Some(on_tcp_recv));
         tcp_err(st.tcp(), Some(on_tcp_err));
+        tcp_sent(st.tcp(), Some(on_tcp_sent));
+        tcp_poll(st.tcp(), Some(on_tcp_poll), POLL_INTERVAL);
     }
 }
 
@@ -589,6 +616,7 @@ pub fn close(st: &mut State) {
                         tcp_recv(pcb, None);
                         tcp_err(pcb, None);
                         tcp_sent(pcb, None);
+                        tcp_poll(pcb, None, 0);
                     } else {
                         tcp_accept(pcb, None);
                     }
@@ -785,6 +813,7 @@ fn send_stream(st: &mut State, buf: &[u8]) -> Result<usize> {
     // SAFETY: copies n bytes of buf into lwIP's buffers.
     let err = unsafe { tcp_write(pcb, buf.as_ptr().cast(), n as u16, consts::TCP_WRITE_FLAG_COPY as u8) };
     if err as i32 == ERR_MEM as i32 {
+        st.flags |= FLAG_SEND_NOMEM;
         return Err(Errno::EAGAIN); // no memory for segments now: wait for ACKs
     }
     check(err)?;
@@ -1150,10 +1179,15 @@ pub fn readiness(st: &State, wanted: PollFlags) -> PollFlags {
                 // segment queue first, and send() says EAGAIN while a poll
                 // loop (that runs lwIP only when it waits) spins.
                 // SAFETY: a live connected pcb.
-                if !st.pcb.is_null() && unsafe {
-                    u32::from((*st.tcp()).snd_buf) > consts::TCP_SNDLOWAT as u32
-                        && u32::from((*st.tcp()).snd_queuelen) < consts::TCP_SNDQUEUELOWAT as u32
-                } {
+                // After tcp_write ran out of memory, wait for it to come back
+                // (FLAG_SEND_NOMEM).
+                if !st.pcb.is_null()
+                    && st.flags & FLAG_SEND_NOMEM == 0
+                    && unsafe {
+                        u32::from((*st.tcp()).snd_buf) > consts::TCP_SNDLOWAT as u32
+                            && u32::from((*st.tcp()).snd_queuelen) < consts::TCP_SNDQUEUELOWAT as u32
+                    }
+                {
                     r |= PollFlags::WR;
                 }
             }

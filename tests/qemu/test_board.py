@@ -785,6 +785,71 @@ for s in (c, l, m):
                          "usocket got b'to usocket'\nmodlwip got b'host to modlwip'\n"
                          "callback [True] b'event'\n")
 
+    def test_poll_not_writable_while_lwip_is_out_of_memory(self):
+        """Four connections over lwIP's loopback whose readers do not read
+        fill lwIP's heap (MEM_SIZE, shared by every connection): the later
+        senders' tcp_write fails with ERR_MEM while their send buffers are
+        empty. They must not poll writable then (a poll loop spun on EAGAIN,
+        and for ever on this board, where lwIP runs only while MicroPython
+        waits), and must poll writable again once the readers have freed
+        the memory: by their own data's ACKs, or lwIP's poll timer for a
+        sender with nothing in flight."""
+        out = self.run_on_board("""
+l = socket.socket()
+l.bind(('127.0.0.1', 7002))
+l.listen(4)
+pairs = []
+for i in range(4):
+    c = socket.socket()
+    c.connect(('127.0.0.1', 7002))
+    s, _ = l.accept()
+    c.setblocking(False)
+    s.setblocking(False)
+    pairs.append((c, s))
+chunk = bytes(1460)
+sent = []
+for c, s in pairs:
+    n = 0
+    try:
+        while n < 100000:
+            n += c.send(chunk)
+            lan.poll()  # lwIP moves it to the reader
+    except OSError as e:
+        pass
+    sent.append(n)
+print('memory ran out', sent[-1] == 0, lan.stats()['mem'] > 40000)
+refused = 0
+for c, s in pairs:
+    p = select.poll()
+    p.register(c, select.POLLOUT)
+    if p.poll(0):
+        try:
+            c.send(chunk)
+        except OSError:
+            refused += 1
+print('writable but refused', refused)
+for i in range(50):
+    for c, s in pairs:
+        try:
+            while s.recv(4096):
+                pass
+        except OSError:
+            pass
+    lan.poll()
+again = []
+for c, s in pairs:
+    p = select.poll()
+    p.register(c, select.POLLOUT)
+    again.append(bool(p.poll(5000)) and c.send(chunk) > 0)
+print('writable and taken again', again)
+for c, s in pairs:
+    c.close()
+    s.close()
+l.close()
+""")
+        self.assertEqual(out, "memory ran out True True\nwritable but refused 0\n"
+                              "writable and taken again [True, True, True, True]\n")
+
 
     def test_ipv6_over_loopback(self):
         """This board's lwIP is dual-stack, as rp2 builds it: AF_INET6
