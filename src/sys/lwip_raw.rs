@@ -1177,12 +1177,11 @@ pub fn readiness(st: &State, wanted: PollFlags) -> PollFlags {
                 // socket layer reports it: send() then takes bytes. Room in
                 // the buffer alone is not enough: small sends fill the
                 // segment queue first, and send() says EAGAIN while a poll
-                // loop (that runs lwIP only when it waits) spins.
-                // SAFETY: a live connected pcb.
-                // After tcp_write ran out of memory, wait for it to come back
-                // (FLAG_SEND_NOMEM).
+                // loop (that runs lwIP only when it waits) spins. Nor after
+                // tcp_write ran out of memory (FLAG_SEND_NOMEM).
                 if !st.pcb.is_null()
                     && st.flags & FLAG_SEND_NOMEM == 0
+                    // SAFETY: a live connected pcb.
                     && unsafe {
                         u32::from((*st.tcp()).snd_buf) > consts::TCP_SNDLOWAT as u32
                             && u32::from((*st.tcp()).snd_queuelen) < consts::TCP_SNDQUEUELOWAT as u32
