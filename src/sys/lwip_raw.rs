@@ -355,7 +355,10 @@ unsafe extern "C" fn on_tcp_recv(arg: *mut c_void, pcb: *mut tcp_pcb, p: *mut pb
     ERR_OK as err_t
 }
 
-/// Some of this connection's data was acknowledged: memory is back.
+/// Some of this connection's data was acknowledged: memory is back. This
+/// callback and the next are registered only once tcp_write has run out of
+/// memory (lwIP calls `sent` on every ACK: 250 instructions per 4 KiB on
+/// the board).
 unsafe extern "C" fn on_tcp_sent(arg: *mut c_void, _pcb: *mut tcp_pcb, _len: u16) -> err_t {
     // SAFETY: as in on_tcp_recv.
     unsafe { (*arg.cast::<State>()).flags &= !FLAG_SEND_NOMEM };
@@ -498,8 +501,6 @@ fn register_tcp(st: &mut State) {
         tcp_arg(st.tcp(), arg);
         tcp_recv(st.tcp(), Some(on_tcp_recv));
         tcp_err(st.tcp(), Some(on_tcp_err));
-        tcp_sent(st.tcp(), Some(on_tcp_sent));
-        tcp_poll(st.tcp(), Some(on_tcp_poll), POLL_INTERVAL);
     }
 }
 
@@ -813,8 +814,14 @@ fn send_stream(st: &mut State, buf: &[u8]) -> Result<usize> {
     // SAFETY: copies n bytes of buf into lwIP's buffers.
     let err = unsafe { tcp_write(pcb, buf.as_ptr().cast(), n as u16, consts::TCP_WRITE_FLAG_COPY as u8) };
     if err as i32 == ERR_MEM as i32 {
+        // No memory for segments now: not writable until some comes back.
         st.flags |= FLAG_SEND_NOMEM;
-        return Err(Errno::EAGAIN); // no memory for segments now: wait for ACKs
+        // SAFETY: a live pcb whose callback argument is st.
+        unsafe {
+            tcp_sent(pcb, Some(on_tcp_sent));
+            tcp_poll(pcb, Some(on_tcp_poll), POLL_INTERVAL);
+        }
+        return Err(Errno::EAGAIN);
     }
     check(err)?;
     // SAFETY: as above; output errors are retried by lwIP's timers.
