@@ -345,14 +345,61 @@ unsafe extern "C" fn on_tcp_recv(arg: *mut c_void, pcb: *mut tcp_pcb, p: *mut pb
     } else if err as i32 != ERR_OK as i32 {
         // SAFETY: we own p and drop it.
         unsafe { pbuf_free(p) };
-    } else if st.rx.is_null() {
-        st.rx = p.cast();
     } else {
-        // SAFETY: both chains are ours; pbuf_cat takes over p.
-        unsafe { pbuf_cat(st.rx.cast(), p) };
+        queue_input(st, p);
     }
     notify(st);
     ERR_OK as err_t
+}
+
+/// Adds a connection's new data to what waits for `recv`. Small pieces are
+/// copied into the last one (a RAM pbuf of at most TCP_MSS bytes) and their
+/// pbufs given back at once: the network driver receives every frame into
+/// a pbuf from lwIP's fixed pool (16 on MicroPython's ports, 32 here), and a
+/// peer that sends a byte at a time to a socket the program does not read
+/// otherwise holds the whole pool with a few bytes (measured: 32 pbufs for
+/// 48 bytes), and the board receives nothing more, on any socket, until the
+/// program reads. Full-sized segments are chained as they come (no copy).
+fn queue_input(st: &mut State, p: *mut pbuf) {
+    let head: *mut pbuf = st.rx.cast();
+    if head.is_null() {
+        st.rx = p.cast();
+        return;
+    }
+    // SAFETY: head is our non-empty chain and p a chain lwIP handed over;
+    // the walk follows `next` to the last pbuf (`prev` before it). The
+    // merged pbuf replaces the last one: it is unlinked and freed alone
+    // (its `next` is null), and every pbuf before it counts `add` more
+    // bytes in tot_len, as the chain's invariant wants.
+    unsafe {
+        let (mut prev, mut last) = (ptr::null_mut::<pbuf>(), head);
+        while !(*last).next.is_null() {
+            (prev, last) = (last, (*last).next);
+        }
+        let (kept, add) = ((*last).len, (*p).tot_len);
+        let merged = u32::from(kept) + u32::from(add);
+        if merged <= consts::TCP_MSS as u32 {
+            let q = pbuf_alloc(PBUF_RAW, merged as u16, PBUF_RAM);
+            if !q.is_null() {
+                ptr::copy_nonoverlapping((*last).payload.cast::<u8>(), (*q).payload.cast::<u8>(), kept.into());
+                pbuf_copy_partial(p, (*q).payload.cast::<u8>().add(kept.into()).cast(), add, 0);
+                pbuf_free(p);
+                if prev.is_null() {
+                    st.rx = q.cast();
+                } else {
+                    (*prev).next = q;
+                    let mut x = head;
+                    while x != q {
+                        (*x).tot_len += add;
+                        x = (*x).next;
+                    }
+                }
+                pbuf_free(last);
+                return;
+            }
+        }
+        pbuf_cat(head, p);
+    }
 }
 
 /// Some of this connection's data was acknowledged: memory is back. This
