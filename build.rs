@@ -253,7 +253,7 @@ fn generate_constants(
             "LWIP_IPV6", "LWIP_IPV4", "LWIP_DNS", "LWIP_IGMP", "TCP_SND_QUEUELEN", "TCP_WND",
             "TCP_SND_BUF", "TF_NODELAY", "SOF_REUSEADDR", "SOF_KEEPALIVE", "SOF_BROADCAST",
             "TCP_WRITE_FLAG_COPY", "LWIP_DNS_ADDRTYPE_IPV4", "LWIP_DNS_ADDRTYPE_IPV6", "TCP_LISTEN_BACKLOG",
-            "TCP_SNDLOWAT", "TCP_SNDQUEUELOWAT", "TCP_MSS",
+            "TCP_SNDLOWAT", "TCP_SNDQUEUELOWAT", "TCP_MSS", "PBUF_TYPE_ALLOC_SRC_MASK",
         ],
     };
     for name in MP_CONSTANTS.iter().copied().chain(extra.iter().copied()).chain(module_names.iter().map(String::as_str)) {

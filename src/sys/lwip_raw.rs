@@ -534,10 +534,34 @@ unsafe extern "C" fn on_udp_recv(arg: *mut c_void, _pcb: *mut udp_pcb, p: *mut p
         unsafe { pbuf_free(p) };
         return;
     };
-    // SAFETY: addr is valid for the duration of the callback (not null).
-    *slot = Datagram::new(p.cast(), &from_ip(unsafe { &*addr }, port));
+    // SAFETY: addr is valid for the duration of the callback (not null); p
+    // is ours.
+    *slot = Datagram::new(unsafe { out_of_pool(p) }.cast(), &from_ip(unsafe { &*addr }, port));
     st.uq_len += 1;
     notify(st);
+}
+
+/// Datagrams up to this size are copied out of the driver's receive pool.
+const SMALL_DATAGRAM: u16 = 512;
+
+/// A small datagram in a pbuf of the driver's receive pool, copied into
+/// lwIP's heap and its pool pbuf given back (or p as it is: big, not from
+/// the pool, or no room in the heap). A socket's queue holds four: four
+/// pool pbufs of 1.5 KB each for four DNS queries, a quarter of the pool on
+/// MicroPython's ports, for as long as the program does not read them.
+unsafe fn out_of_pool(p: *mut pbuf) -> *mut pbuf {
+    let mask = consts::PBUF_TYPE_ALLOC_SRC_MASK as u8;
+    // SAFETY: p is a live pbuf chain we own; the copy is a new one.
+    unsafe {
+        if (*p).tot_len <= SMALL_DATAGRAM && (*p).type_internal & mask == PBUF_POOL as u8 & mask {
+            let q = pbuf_clone(PBUF_RAW, PBUF_RAM, p);
+            if !q.is_null() {
+                pbuf_free(p);
+                return q;
+            }
+        }
+    }
+    p
 }
 
 /// Registers this State (now at its final address) as the callback argument.
