@@ -1499,13 +1499,19 @@ static mp_obj_t mod_getaddrinfo(size_t n_args, const mp_obj_t *args, mp_map_t *k
     check(n);
 
     mp_obj_t list = mp_obj_new_list(0, NULL);
+    mp_obj_t addr = MP_OBJ_NULL;
     for (mp_int_t i = 0; i < n; ++i) {
+        // One address for each socket type, as a name usually gives: one
+        // tuple (immutable) serves them all.
+        if (i == 0 || !addr_same(&found[i].addr, &found[i - 1].addr)) {
+            addr = addr_to_obj(&found[i].addr);
+        }
         mp_obj_t items[5] = {
             MP_OBJ_NEW_SMALL_INT(found[i].family),
             MP_OBJ_NEW_SMALL_INT(found[i].sock_type),
             MP_OBJ_NEW_SMALL_INT(found[i].proto),
             i == 0 ? mp_obj_new_str((const char *)canon, canon_len) : MP_OBJ_NEW_QSTR(MP_QSTR_),
-            addr_to_obj(&found[i].addr),
+            addr,
         };
         mp_obj_list_append(list, mp_obj_new_tuple(5, items));
     }
