@@ -777,12 +777,20 @@ static uint32_t timeout_ms_from_obj(mp_obj_t t) {
 /******************************************************************************/
 // The socket type
 
-static socket_obj_t *socket_new(void) {
-    socket_obj_t *o = mp_obj_malloc_with_finaliser(socket_obj_t, &socket_type);
+// A closed socket object, with `queue` more bytes after it for its queue
+// (a UDP socket's on lwIP's raw API: one allocation instead of two, the
+// heap searched once; the bytes are as aligned as the object's size).
+static socket_obj_t *socket_new_with(size_t queue) {
+    #if MICROPY_ENABLE_FINALISER
+    socket_obj_t *o = mp_obj_malloc_with_finaliser_helper(sizeof(socket_obj_t) + queue, &socket_type);
+    #else
+    socket_obj_t *o = mp_obj_malloc_helper(sizeof(socket_obj_t) + queue, &socket_type);
+    #endif
     usocket_init_closed(&o->sock);
     o->extra = NULL;
     return o;
 }
+#define socket_new() socket_new_with(0)
 
 static mp_obj_t socket_open(int32_t family, int32_t sock_type, int32_t proto);
 
@@ -843,16 +851,20 @@ static bool out_of_sockets(mp_int_t status) {
 // called so that a MemoryError comes first. The socket holds the only
 // pointer to it, which keeps it alive as long as the socket.
 #if USOCKET_BACKEND_LWIP_RAW
+#define socket_queue_size() usocket_queue_size()
 static void *socket_queue(void) {
     return m_malloc(usocket_queue_size());
 }
 #else
+#define socket_queue_size() 0
 #define socket_queue() NULL // the kernel (or lwIP's socket layer) queues
 #endif
 
 static mp_obj_t socket_open(int32_t family, int32_t sock_type, int32_t proto) {
-    socket_obj_t *o = socket_new();
-    void *queue = sock_type == USOCKET_SOCK_DGRAM ? socket_queue() : NULL;
+    // A UDP socket's queue right after it; a listener's comes with listen().
+    size_t queue_size = sock_type == USOCKET_SOCK_DGRAM ? socket_queue_size() : 0;
+    socket_obj_t *o = socket_new_with(queue_size);
+    void *queue = queue_size ? (void *)(o + 1) : NULL;
     mp_int_t status = USOCKET_DEFERRED(usocket_open(&o->sock, family, sock_type, proto, queue));
     if (out_of_sockets(status)) {
         status = USOCKET_DEFERRED(usocket_open(&o->sock, family, sock_type, proto, queue));

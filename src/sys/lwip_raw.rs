@@ -155,14 +155,18 @@ pub fn queue_size() -> usize {
     core::mem::size_of::<Queue>()
 }
 
+// Callers align the queue for a pointer, no more.
+const _: () = assert!(core::mem::align_of::<Queue>() <= core::mem::align_of::<*mut c_void>());
+
 /// Makes caller memory an empty queue (null pbufs and pcbs); ENOMEM for none.
 fn take_queue(queue: *mut c_void) -> Result<*mut Queue> {
     let q: *mut Queue = queue.cast();
     if q.is_null() {
         return Err(Errno::ENOMEM);
     }
-    // SAFETY: the caller gives queue_size() writable bytes, suitably aligned
-    // (a heap block); all-zero bytes are an empty queue of either kind.
+    // SAFETY: the caller gives queue_size() writable bytes, aligned for a
+    // pointer (a heap block, or the bytes after the shim's socket object);
+    // all-zero bytes are an empty queue of either kind.
     unsafe { ptr::write_bytes(q, 0, 1) };
     Ok(q)
 }
