@@ -198,20 +198,20 @@ pub(super) fn answered_by_hosts_file(host: &[u8], family: i32) -> bool {
     // SAFETY: each ends with its only NUL.
     let (nsswitch, hosts) =
         unsafe { (CStr::from_bytes_with_nul_unchecked(&NSSWITCH_CONF), CStr::from_bytes_with_nul_unchecked(&HOSTS)) };
-    remembered(host, family, nsswitch, hosts, super::now_ms())
+    remembered(&LAST_ANSWER, host, family, nsswitch, hosts, super::now_ms())
 }
 
-/// [`answered_by_files`] through [`LAST_ANSWER`], at `now` (ms).
-fn remembered(host: &[u8], family: i32, nsswitch: &CStr, hosts: &CStr, now: u64) -> bool {
+/// [`answered_by_files`] through `last`, at `now` (ms).
+fn remembered(last: &LastAnswer, host: &[u8], family: i32, nsswitch: &CStr, hosts: &CStr, now: u64) -> bool {
     // The name and family by a 64-bit hash (FNV-1a). Whatever this says,
     // glibc gives the lookup's result: a wrong or stale answer could only
     // make a DNS lookup run where Ctrl-C cannot stop it.
     let name = host.iter().fold(0xcbf2_9ce4_8422_2325 ^ family as u64, |h, &c| (h ^ u64::from(c)).wrapping_mul(0x100_0000_01b3));
-    if let Some(answer) = LAST_ANSWER.get(name, now) {
+    if let Some(answer) = last.get(name, now) {
         return answer;
     }
     let answer = answered_by_files(host, family, nsswitch, hosts);
-    LAST_ANSWER.put(name, answer, now);
+    last.put(name, answer, now);
     answer
 }
 
@@ -232,9 +232,13 @@ struct LastAnswer {
 // SAFETY: `kept` is touched only by the thread that set `busy`.
 unsafe impl Sync for LastAnswer {}
 
-static LAST_ANSWER: LastAnswer = LastAnswer { busy: AtomicU8::new(0), kept: UnsafeCell::new((0, false, 0)) };
+static LAST_ANSWER: LastAnswer = LastAnswer::new();
 
 impl LastAnswer {
+    const fn new() -> LastAnswer {
+        LastAnswer { busy: AtomicU8::new(0), kept: UnsafeCell::new((0, false, 0)) }
+    }
+
     fn get(&self, name: u64, now: u64) -> Option<bool> {
         self.busy.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).ok()?;
         // SAFETY: busy is ours: no other thread touches `kept` until we
@@ -478,10 +482,10 @@ mod tests {
     fn last_answer_kept_for_a_while() {
         let ns = file("ns3", "hosts: files dns\n");
         let hosts = file("hosts3", "10.0.0.1 a.test\n");
-        let mut now = 1_000_000;
+        let (last, mut now) = (LastAnswer::new(), 1_000_000);
         let mut ask = |h: &str, f, later: u64| {
             now += later;
-            remembered(h.as_bytes(), f, &ns, &hosts, now)
+            remembered(&last, h.as_bytes(), f, &ns, &hosts, now)
         };
         for _ in 0..2 {
             assert!(ask("a.test", 0, 0) && ask("a.test", 0, 1) && ask("a.test", crate::consts::AF_INET, 0));
