@@ -435,6 +435,23 @@ fn notify(st: &mut State) {
     }
 }
 
+/// Unregisters every callback a connection's pcb may have (lock held), so
+/// that lwIP calls none of them again: the one list for every place that
+/// lets a connection go.
+///
+/// # Safety
+/// `pcb` is a live connection pcb (not listening) the caller owns.
+unsafe fn detach(pcb: *mut tcp_pcb) {
+    // SAFETY: as the caller promises.
+    unsafe {
+        tcp_arg(pcb, ptr::null_mut());
+        tcp_recv(pcb, None);
+        tcp_err(pcb, None);
+        tcp_sent(pcb, None);
+        tcp_poll(pcb, None, 0);
+    }
+}
+
 /// Hands a connection's pcb over to lwIP for good (lock held): no more
 /// callbacks, and lwIP finishes and frees it.
 fn release_pcb(st: &mut State, pcb: *mut tcp_pcb) {
@@ -442,11 +459,7 @@ fn release_pcb(st: &mut State, pcb: *mut tcp_pcb) {
     // st no longer points at it. In the states this is called in tcp_close
     // only marks the receiving side closed (the FINs are both sent).
     unsafe {
-        tcp_arg(pcb, ptr::null_mut());
-        tcp_recv(pcb, None);
-        tcp_err(pcb, None);
-        tcp_sent(pcb, None);
-        tcp_poll(pcb, None, 0);
+        detach(pcb);
         if tcp_close(pcb) as i32 != ERR_OK as i32 {
             tcp_abort(pcb);
         }
@@ -672,9 +685,7 @@ pub fn close(st: &mut State) {
                     if !pcb.is_null() {
                         // SAFETY: an owned, unaccepted pcb: detach, then abort.
                         unsafe {
-                            tcp_arg(pcb, ptr::null_mut());
-                            tcp_err(pcb, None);
-                            tcp_recv(pcb, None);
+                            detach(pcb);
                             tcp_abort(pcb);
                         }
                         *slot = ptr::null_mut();
@@ -687,13 +698,10 @@ pub fn close(st: &mut State) {
                 // it; lwIP finishes the close in the background or, if it
                 // cannot (no memory) or SO_LINGER 0 asked for it, we abort.
                 unsafe {
-                    tcp_arg(pcb, ptr::null_mut());
                     if st.conn != CONN_LISTENING {
-                        tcp_recv(pcb, None);
-                        tcp_err(pcb, None);
-                        tcp_sent(pcb, None);
-                        tcp_poll(pcb, None, 0);
+                        detach(pcb);
                     } else {
+                        tcp_arg(pcb, ptr::null_mut());
                         tcp_accept(pcb, None);
                     }
                     if st.flags & FLAG_ABORT_ON_CLOSE != 0 && st.conn != CONN_LISTENING {
