@@ -1251,8 +1251,10 @@ pub fn readiness(st: &State, wanted: PollFlags) -> PollFlags {
         KIND_TCP => match st.conn {
             CONN_NEW => r |= PollFlags::WR | PollFlags::HUP,
             CONN_LISTENING => {
+                // Slots outside the ring are null: an empty queue (what a
+                // server's poll loop finds nearly every time) is not scanned.
                 // SAFETY: as in State::acceptq (a listener: queue is set).
-                if unsafe { st.queue.as_ref() }.is_some_and(|q| unsafe { &q.accept }.iter().any(|p| !p.is_null())) {
+                if st.aq_len > 0 && unsafe { st.queue.as_ref() }.is_some_and(|q| unsafe { &q.accept }.iter().any(|p| !p.is_null())) {
                     r |= PollFlags::RD;
                 }
             }
