@@ -171,6 +171,47 @@ for i in range(N):
     c.recv(32)
 print(time.ticks_diff(time.ticks_us(), t))
 """, lambda s, n: n / s),
+    # asyncio's streams (which `import socket` when they make a socket) on
+    # the module under test, at both ends: what a web framework, an MQTT
+    # client or a WebSocket server does with it.
+    "asyncio streams echo, 32 bytes": ("round trips/s", """
+import asyncio
+sys.modules['socket'] = m
+done = asyncio.Event()
+async def handle(r, w):
+    while True:
+        d = await r.read(64)
+        if not d:
+            break
+        w.write(d)
+        await w.drain()
+    w.close()
+    await w.wait_closed()
+    done.set()
+async def main():
+    srv = await asyncio.start_server(handle, '127.0.0.1', PORT)
+    print('ready')
+    await done.wait()
+    srv.close()
+    await srv.wait_closed()
+asyncio.run(main())
+""", """
+import asyncio
+sys.modules['socket'] = m
+async def main():
+    r, w = await asyncio.open_connection('127.0.0.1', PORT)
+    msg = b'x' * 32
+    t = time.ticks_us()
+    for i in range(N):
+        w.write(msg)
+        await w.drain()
+        await r.read(64)
+    dt = time.ticks_diff(time.ticks_us(), t)
+    w.close()
+    await w.wait_closed()
+    return dt
+print(asyncio.run(main()))
+""", lambda s, n: n / s),
     # A name from /etc/hosts, as clients look up their server (a numeric
     # host needs no lookup with this module: its methods take the tuple).
     "getaddrinfo('localhost', port)": ("lookups/s", """
@@ -191,6 +232,7 @@ SIZES = {  # workload -> count at scale 1
     "connect/accept/close": 2000,
     "poll: 1 active among 64 idle": 10000,
     "getaddrinfo('localhost', port)": 20000,
+    "asyncio streams echo, 32 bytes": 20000,
 }
 
 MEMORY = """

@@ -101,6 +101,47 @@ def conn(m, n):
         s.close()
         c.close()
     return elapsed(t)
+SERVERS = {}
+def aio(m, n):
+    # asyncio's streams, as a web framework or an MQTT client on a board uses
+    # the module: an echo server and a client in one event loop.
+    import asyncio, sys
+    async def handle(r, w):
+        while True:
+            d = await r.read(64)
+            if not d:
+                break
+            w.write(d)
+            await w.drain()
+        w.close()
+        await w.wait_closed()
+    async def main():
+        if m not in SERVERS:
+            # One per module for the whole run, never closed (as listener()):
+            # its task serves on in later asyncio.run() calls.
+            SERVERS[m] = 7200 + len(SERVERS)
+            await asyncio.start_server(handle, '127.0.0.1', SERVERS[m])
+        r, w = await asyncio.open_connection('127.0.0.1', SERVERS[m])
+        msg = b'x' * 32
+        t = time.ticks_us()
+        for i in range(n):
+            w.write(msg)
+            await w.drain()
+            await r.read(64)
+        dt = time.ticks_diff(time.ticks_us(), t)
+        w.close()
+        await w.wait_closed()
+        return dt
+    # asyncio's streams `import socket` when they make a socket
+    before = sys.modules.get('socket')
+    sys.modules['socket'] = m
+    try:
+        return asyncio.run(main())
+    finally:
+        if before is None:
+            del sys.modules['socket']
+        else:
+            sys.modules['socket'] = before
 def heap(m):
     c, s = pair(m)
     buf = bytearray(1024)
@@ -125,7 +166,7 @@ def heap(m):
     c.close()
     s.close()
     return res
-WORK = [('tcp', tcp, 20000), ('udp', udp, 20000), ('bulk', bulk, 4096), ('conn', conn, 4000)]
+WORK = [('tcp', tcp, 20000), ('udp', udp, 20000), ('bulk', bulk, 4096), ('conn', conn, 4000), ('aio', aio, 2000)]
 for r in range(ROUNDS):
     for name, f, n in WORK:
         n = max(1, int(n * SCALE))
@@ -142,6 +183,7 @@ WORKLOADS = {
     "udp": ("UDP ping-pong, 32 bytes", "round trip"),
     "bulk": ("bulk stream (write 4 KiB / readinto)", "4 KiB"),
     "conn": ("connect/accept/close", "connection"),
+    "aio": ("asyncio streams echo, 32 bytes", "round trip"),
 }
 OURS, C = "socket", "lwip"  # the modules' names on this firmware
 

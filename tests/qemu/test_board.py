@@ -953,6 +953,28 @@ for x in (u, v, c4, s4, l4):
                               "udp b'dg' ::1 True\nv4 127.0.0.1 2\n")
 
 
+    def test_listener_is_readable_only_with_a_connection_to_accept(self):
+        # An asyncio server polls its listener on every pass of its loop;
+        # readiness answers an empty accept queue without scanning it.
+        # (Over the board's loopback interface, which this build has.)
+        out = self.run_on_board("""
+l = socket.socket()
+l.bind(('127.0.0.1', 0))
+l.listen(2)
+r = select.poll()
+r.register(l, select.POLLIN)
+print('idle', r.poll(0))
+c = socket.socket()
+c.settimeout(5)
+c.connect(l.getsockname())
+print('one to accept', [ev for _, ev in r.poll(0)])
+a, _ = l.accept()
+print('all accepted', r.poll(0))
+for x in (a, c, l):
+    x.close()
+""")
+        self.assertEqual(out, "idle []\none to accept [1]\nall accepted []\n")
+
     def test_full_backlog_makes_clients_wait_not_fail(self):
         # listen(1) with one connection queued: lwIP ignores a second
         # client's SYN until accept() takes the first, and the client's
