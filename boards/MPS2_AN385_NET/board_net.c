@@ -154,19 +154,35 @@ static void poll_ctrl_c(void) {
     }
 }
 
-int __real_mp_hal_stdin_rx_chr(void);
+static void run_lwip(void);
 
+// Waiting for a character of stdin (the REPL between commands, input())
+// keeps lwIP running, as real boards run it from a timer interrupt whatever
+// the program does: a connection closed with data still unacknowledged
+// goes on retransmitting after the code that closed it has ended, and
+// connections keep arriving for a listener. (Not through the event hook: a
+// Ctrl-C typed here is the REPL's character, not a KeyboardInterrupt.)
 int __wrap_mp_hal_stdin_rx_chr(void) {
-    if (stdin_held >= 0) {
-        int c = stdin_held;
-        stdin_held = -1;
-        return c;
+    for (;;) {
+        if (stdin_held >= 0) {
+            int c = stdin_held;
+            stdin_held = -1;
+            return c;
+        }
+        int c = uart_rx_chr();
+        if (c >= 0) {
+            return c;
+        }
+        run_lwip();
     }
-    return __real_mp_hal_stdin_rx_chr();
 }
 
 void mps2_net_poll(void) {
     poll_ctrl_c();
+    run_lwip();
+}
+
+static void run_lwip(void) {
     // lwIP callbacks never wait, but guard anyway: lwIP is not reentrant.
     // Nor does lwIP run while its lock is held (deferred, as PendSV is).
     if (!net_started || polling || lwip_lock_depth != 0) {
