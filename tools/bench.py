@@ -52,6 +52,34 @@ def connect():
     raise OSError('server did not come up')
 """
 
+# asyncio's streams at both ends, here and on the board (tools/bench_board.py):
+# echo() serves a connection, round_trips() times n 32-byte round trips to
+# a server on `port` (the streams `import socket`: callers point it at the
+# module under test).
+ASYNCIO_ECHO = """
+async def echo(r, w):
+    while True:
+        d = await r.read(64)
+        if not d:
+            break
+        w.write(d)
+        await w.drain()
+    w.close()
+    await w.wait_closed()
+async def round_trips(port, n):
+    r, w = await asyncio.open_connection('127.0.0.1', port)
+    msg = b'x' * 32
+    t = time.ticks_us()
+    for i in range(n):
+        w.write(msg)
+        await w.drain()
+        await r.read(64)
+    dt = time.ticks_diff(time.ticks_us(), t)
+    w.close()
+    await w.wait_closed()
+    return dt
+"""
+
 # name: (unit, server code, client code, value from (elapsed_s, n))
 WORKLOADS = {
     "bulk stream (write 16 KiB / readinto)": ("MB/s", """
@@ -177,16 +205,10 @@ print(time.ticks_diff(time.ticks_us(), t))
     "asyncio streams echo, 32 bytes": ("round trips/s", """
 import asyncio
 sys.modules['socket'] = m
+""" + ASYNCIO_ECHO + """
 done = asyncio.Event()
 async def handle(r, w):
-    while True:
-        d = await r.read(64)
-        if not d:
-            break
-        w.write(d)
-        await w.drain()
-    w.close()
-    await w.wait_closed()
+    await echo(r, w)
     done.set()
 async def main():
     srv = await asyncio.start_server(handle, '127.0.0.1', PORT)
@@ -198,19 +220,8 @@ asyncio.run(main())
 """, """
 import asyncio
 sys.modules['socket'] = m
-async def main():
-    r, w = await asyncio.open_connection('127.0.0.1', PORT)
-    msg = b'x' * 32
-    t = time.ticks_us()
-    for i in range(N):
-        w.write(msg)
-        await w.drain()
-        await r.read(64)
-    dt = time.ticks_diff(time.ticks_us(), t)
-    w.close()
-    await w.wait_closed()
-    return dt
-print(asyncio.run(main()))
+""" + ASYNCIO_ECHO + """
+print(asyncio.run(round_trips(PORT, N)))
 """, lambda s, n: n / s),
     # A name from /etc/hosts, as clients look up their server (a numeric
     # host needs no lookup with this module: its methods take the tuple).

@@ -28,11 +28,12 @@ TOP = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(TOP, "tests", "qemu"))
 from board import Board  # noqa: E402
 sys.path.insert(0, HERE)
-from bench import write_results  # noqa: E402
+from bench import ASYNCIO_ECHO, write_results  # noqa: E402
 
 # Runs on the board; MODS, SCALE and ROUNDS are prepended.
 GUEST = """
-import time, gc
+import time, gc, sys, asyncio
+""" + ASYNCIO_ECHO + """
 LISTENERS = {}
 def listener(m):
     # One per module for the whole run: modlwip (1.25) calls tcp_err() on a
@@ -105,33 +106,13 @@ SERVERS = {}
 def aio(m, n):
     # asyncio's streams, as a web framework or an MQTT client on a board uses
     # the module: an echo server and a client in one event loop.
-    import asyncio, sys
-    async def handle(r, w):
-        while True:
-            d = await r.read(64)
-            if not d:
-                break
-            w.write(d)
-            await w.drain()
-        w.close()
-        await w.wait_closed()
     async def main():
         if m not in SERVERS:
             # One per module for the whole run, never closed (as listener()):
             # its task serves on in later asyncio.run() calls.
             SERVERS[m] = 7200 + len(SERVERS)
-            await asyncio.start_server(handle, '127.0.0.1', SERVERS[m])
-        r, w = await asyncio.open_connection('127.0.0.1', SERVERS[m])
-        msg = b'x' * 32
-        t = time.ticks_us()
-        for i in range(n):
-            w.write(msg)
-            await w.drain()
-            await r.read(64)
-        dt = time.ticks_diff(time.ticks_us(), t)
-        w.close()
-        await w.wait_closed()
-        return dt
+            await asyncio.start_server(echo, '127.0.0.1', SERVERS[m])
+        return await round_trips(SERVERS[m], n)
     # asyncio's streams `import socket` when they make a socket
     before = sys.modules.get('socket')
     sys.modules['socket'] = m

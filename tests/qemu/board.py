@@ -14,19 +14,25 @@ class BoardError(Exception):
 
 
 class Board:
-    def __init__(self, firmware, hostfwd=(), guestfwd=(), extra_net=(), boot_timeout=30):
+    def __init__(self, firmware, hostfwd=(), guestfwd=(), extra_net=(), boot_timeout=30, link=None):
         """hostfwd: "tcp:127.0.0.1:5000-:80"; guestfwd: "tcp:10.0.2.100:80-cmd:socat -
         TCP:127.0.0.1:5000"; extra_net: more -net options on the same segment
-        (a VirtualHost's tunnel)."""
+        (a VirtualHost's tunnel); link: what the board's frames to and from
+        the user network go through (lossy.LossyLink), which needs the user
+        network as a -netdev of its own (no segment shared with extra_net)."""
         user = "user,restrict=on"
         for f in hostfwd:
             user += ",hostfwd=" + f
         for f in guestfwd:
             user += ",guestfwd=" + f
+        if link is None:
+            net = ["-net", "nic,model=lan9118", "-net", user]
+        else:
+            net = ["-netdev", user.replace("user,", "user,id=usernet,", 1),
+                   "-net", "nic,model=lan9118,netdev=usernet", *link.qemu_args("usernet")]
         self.proc = subprocess.Popen(
             [QEMU, "-machine", "mps2-an385", "-nographic", "-monitor", "null", "-semihosting",
-             "-serial", "stdio", "-net", "nic,model=lan9118", "-net", user, *extra_net,
-             "-kernel", firmware],
+             "-serial", "stdio", *net, *extra_net, "-kernel", firmware],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=0,
         )
         self.buf = b""

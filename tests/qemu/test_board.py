@@ -3,7 +3,9 @@
 Peers are CPython sockets on the host's loopback, reached through QEMU's
 isolated user network (hostfwd into the guest, guestfwd out of it) and a
 virtual host on the guest's Ethernet segment (vhost.py: UDP from the guest,
-DNS, refused and unanswered connections). Every wait is bounded.
+DNS, refused and unanswered connections). The Lossy tests put a relay that
+drops frames (lossy.py) between the board and the user network instead.
+Every wait is bounded.
 """
 import hashlib
 import os
@@ -19,6 +21,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from board import Board, BoardError  # noqa: E402
 from vhost import VirtualHost, IP as VHOST_IP, TCP_REFUSE_PORT, UDP_SINK_PORT  # noqa: E402
+from lossy import LossyLink  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
 from servers import MQTT_EXCHANGE, Mosquitto, mqtt_digest  # noqa: E402
 from mpy import HASH_UNTIL_EOF  # noqa: E402
@@ -1223,6 +1226,120 @@ print(st['tcp_pcb_listen'], st['udp_pcb'])
         self.assertEqual(lines[:3], ["tcp (12, 'ENOMEM') (12, 'ENOMEM')", "udp (8, 'ENOMEM') (8, 'ENOMEM')",
                                      "listen (6, 'ENOMEM') (6, 'ENOMEM')"], ready)
         self.assertEqual(out.split(), ["0", "0"])
+
+
+class Lossy(BoardTest):
+    """A link that loses frames: one in 40 each way between the board and
+    QEMU's user network (lossy.py; the same frames every run). lwIP
+    retransmits on its timers, which run only while the module waits, and
+    every byte must still arrive, in order, within the calls' timeouts."""
+
+    def setUp(self):
+        self.host_server = socket.create_server(("127.0.0.1", 0))
+        self.host_server.settimeout(TIMEOUT)
+        self.addCleanup(self.host_server.close)
+        for attempt in range(3):
+            # (a new relay for every QEMU: each takes one connection a side)
+            self.link = LossyLink(period=40)
+            self.addCleanup(self.link.close)
+            self.tcp_in, = free_ports([socket.SOCK_STREAM])
+            try:
+                self.board = Board(
+                    self.firmware, hostfwd=["tcp:127.0.0.1:%d-:80" % self.tcp_in],
+                    guestfwd=["tcp:10.0.2.100:8000-cmd:socat - TCP:127.0.0.1:%d"
+                              % self.host_server.getsockname()[1]],
+                    link=self.link)
+                break
+            except BoardError as e:
+                if attempt == 2 or "Could not set up host forwarding rule" not in str(e):
+                    raise
+        self.board.exec("""import socket, hashlib, lan
+lan.ifconfig(('10.0.2.15', '255.255.255.0', '10.0.2.2', '10.0.2.3'))
+""")
+
+    def tearDown(self):
+        self.board.close()
+
+    def assert_lost_both_ways(self):
+        dropped = self.link.dropped()
+        self.assertTrue(dropped["tx"] > 0 and dropped["rx"] > 0, dropped)
+
+    def test_server_takes_and_gives_128k_through_lost_frames(self):
+        self.board.start("""
+l = socket.socket()
+l.bind(('', 80))
+l.listen(1)
+c, _ = l.accept()
+c.settimeout(30)
+h = hashlib.sha256()
+got = 0
+while got < %d:
+    d = c.recv(2048)
+    if not d:
+        break
+    h.update(d)
+    got += len(d)
+c.sendall(h.digest())
+block = bytes(range(256)) * 8
+for i in range(64):
+    c.sendall(block)
+c.close()
+l.close()
+print('served', got)
+""" % (BIG // 2))
+        payload = os.urandom(BIG // 2)
+        c = self.connect_in()
+        with c:
+            c.sendall(payload)
+            digest = b""
+            while len(digest) < 32:
+                d = c.recv(32 - len(digest))
+                if not d:
+                    self.fail("the board closed before its digest: " + self.board_state())
+                digest += d
+            self.assertEqual(digest, hashlib.sha256(payload).digest())
+            self.assertEqual(recv_until_eof(c), bytes(range(256)) * 8 * 64)
+        try:
+            out, err = self.board.follow(TIMEOUT)
+        except BoardError:
+            self.fail(self.board_state())
+        self.assertEqual((out.strip(), err), ("served %d" % (BIG // 2), ""))
+        self.assert_lost_both_ways()
+
+    def test_client_round_trips_through_lost_frames(self):
+        # Small request/answer pairs, where each lost segment waits for a
+        # retransmission timer rather than for the next segment's ACKs.
+        def echo():
+            conn, _ = self.host_server.accept()
+            with conn:
+                conn.settimeout(TIMEOUT)
+                buf = b""
+                while True:
+                    d = conn.recv(4096)
+                    if not d:
+                        return
+                    buf += d
+                    while len(buf) >= 64:
+                        conn.sendall(buf[:64])
+                        buf = buf[64:]
+        t = threading.Thread(target=echo, daemon=True)
+        t.start()
+        out = self.run_on_board("""
+c = socket.socket()
+c.settimeout(30)
+c.connect(('10.0.2.100', 8000))
+bad = 0
+for i in range(60):
+    msg = b'%064d' % i
+    c.sendall(msg)
+    if c.read(64) != msg:
+        bad += 1
+c.close()
+print('round trips', i + 1, 'bad', bad)
+""", 2 * TIMEOUT)
+        t.join(TIMEOUT)
+        self.assertEqual(out.strip(), "round trips 60 bad 0")
+        self.assert_lost_both_ways()
 
 
 class Asyncio(BoardTest):
