@@ -17,9 +17,9 @@ class Board:
     def __init__(self, firmware, hostfwd=(), guestfwd=(), extra_net=(), boot_timeout=30, link=None):
         """hostfwd: "tcp:127.0.0.1:5000-:80"; guestfwd: "tcp:10.0.2.100:80-cmd:socat -
         TCP:127.0.0.1:5000"; extra_net: more -net options on the same segment
-        (a VirtualHost's tunnel); link: what the board's frames to and from
-        the user network go through (lossy.LossyLink), which needs the user
-        network as a -netdev of its own (no segment shared with extra_net)."""
+        (a VirtualHost's tunnel); link: what every frame to and from the
+        board's NIC goes through (lossy.LossyLink), on the NIC's port of the
+        segment the user network and extra_net share."""
         user = "user,restrict=on"
         for f in hostfwd:
             user += ",hostfwd=" + f
@@ -28,8 +28,9 @@ class Board:
         if link is None:
             net = ["-net", "nic,model=lan9118", "-net", user]
         else:
-            net = ["-netdev", user.replace("user,", "user,id=usernet,", 1),
-                   "-net", "nic,model=lan9118,netdev=usernet", *link.qemu_args("usernet")]
+            # the NIC on a port of hub 0 of its own, where -net puts the rest
+            net = ["-netdev", "hubport,id=nicport,hubid=0", "-net", "nic,model=lan9118,netdev=nicport",
+                   *link.qemu_args("nicport"), "-net", user]
         self.proc = subprocess.Popen(
             [QEMU, "-machine", "mps2-an385", "-nographic", "-monitor", "null", "-semihosting",
              "-serial", "stdio", *net, *extra_net, "-kernel", firmware],
