@@ -1,9 +1,10 @@
-"""A lossy link between the emulated board's Ethernet and QEMU's user network.
+"""A lossy link between the emulated board's NIC and the rest of its segment
+(QEMU's user network, and a virtual host if there is one).
 
-QEMU's filter-redirector hands every frame that crosses the user network's
-netdev in one direction to a socket chardev (a 4-byte big-endian length,
-then the frame) and takes frames back from another. LossyLink sits on both
-directions and drops every PERIOD-th frame (from the OFFSET-th on): the same
+QEMU's filter-redirector hands every frame that crosses a netdev (here the
+NIC's port of the segment's hub) in one direction to a socket chardev (a
+4-byte big-endian length, then the frame) and takes frames back from
+another. LossyLink sits on both directions and drops every PERIOD-th frame (from the OFFSET-th on): the same
 frames on every run, so a test that expects losses always gets them, and no
 two drops in a row, so each lost segment costs lwIP or the host one
 retransmission. Nothing leaves 127.0.0.1.
@@ -67,8 +68,8 @@ class _Direction:
 
 
 class LossyLink:
-    """Drops one frame in `period` each way; Board(link=...) puts it between
-    the board and its user network."""
+    """Drops one frame in `period` each way; Board(link=...) puts it on the
+    board's NIC."""
 
     def __init__(self, period=40, offset=5):
         self.directions = [_Direction("tx", period, offset), _Direction("rx", period, offset + period // 2)]
