@@ -306,6 +306,45 @@ l.close()
         self.assertEqual(got, repr(bytes(65 + i % 26 for i in range(count))))
         self.assertLessEqual(int(held.split()[1]), 2, out)
 
+    def test_data_closed_in_sends_after_the_script_ends(self):
+        # The host reads only once the board's code has ended: what that
+        # code left in lwIP's send buffer (the host's window closed) and
+        # its FIN go out while the board sits at the REPL, as lwIP runs on
+        # real boards whatever the program does.
+        c = socket.socket()
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        c.settimeout(TIMEOUT)
+        self.board.start("""
+l = listen_80()
+c, _ = l.accept()
+c.settimeout(2)
+block = bytes(range(256)) * 4
+sent = 0
+try:
+    while True:
+        sent += c.send(block[sent % 1024:])
+except OSError as e:
+    print('window closed', errno.errorcode[e.errno])
+c.close()
+l.close()
+print('sent', sent)
+""")
+        for _ in range(50):
+            try:
+                c.connect(("127.0.0.1", self.tcp_in))
+                break
+            except OSError:
+                time.sleep(0.1)
+        with c:
+            out, err = self.board.follow(TIMEOUT)
+            self.assertEqual(err, "")
+            lines = out.replace("\r\n", "\n").split("\n")
+            self.assertEqual(lines[0], "window closed ETIMEDOUT")
+            sent = int(lines[1].split()[1])
+            got = recv_until_eof(c, 65536)
+        self.assertEqual(len(got), sent)
+        self.assertEqual(got, (bytes(range(256)) * 4 * (sent // 1024 + 1))[:sent])
+
     def test_peer_close_gives_eof_every_time(self):
         self.board.start("""
 l = listen_80()
