@@ -4,10 +4,10 @@
 QEMU's filter-redirector hands every frame that crosses a netdev (here the
 NIC's port of the segment's hub) in one direction to a socket chardev (a
 4-byte big-endian length, then the frame) and takes frames back from
-another. LossyLink sits on both directions and drops every PERIOD-th frame (from the OFFSET-th on): the same
-frames on every run, so a test that expects losses always gets them, and no
-two drops in a row, so each lost segment costs lwIP or the host one
-retransmission. Nothing leaves 127.0.0.1.
+another. LossyLink sits on both directions and drops every period-th frame
+from the offset-th on: the same frames on every run, so a test that expects
+losses always gets them, and no two drops in a row, so each lost segment
+costs lwIP or the host one retransmission. Nothing leaves 127.0.0.1.
 """
 import socket
 import struct
@@ -54,7 +54,7 @@ class _Direction:
                     break
                 frame, buf = buf[4:4 + n], buf[4 + n:]
                 self.frames += 1
-                if self.frames % self.period == self.offset % self.period and self.frames >= self.offset:
+                if self.frames >= self.offset and (self.frames - self.offset) % self.period == 0:
                     self.dropped += 1
                     continue
                 try:
