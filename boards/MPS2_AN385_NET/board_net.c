@@ -1,6 +1,6 @@
 // Board support for MPS2_AN385_NET: the clock, bringing the network up
-// (LAN9118 + lwIP, DHCP with a static fallback), polling it while MicroPython
-// waits, and a small `lan` module to inspect it.
+// (LAN9118 + lwIP, DHCP with a static fallback), running lwIP in interrupts
+// as real boards do, and a small `lan` module to inspect it.
 #include <stdio.h>
 #include <string.h>
 
@@ -116,21 +116,149 @@ void mps2_net_assert(const char *msg, const char *file, int line) {
 
 static struct netif mps2_netif;
 static bool net_started;
-static bool polling;
 
-// The lwIP lock's depth (see mpconfigboard_net.h).
-static unsigned int lwip_lock_depth;
+// lwIP runs in interrupts, as on stm32 and rp2: PendSV, at the lowest
+// priority, moves received frames into lwIP, runs lwIP's timers and
+// loopback. SysTick pends it every millisecond (lan.preempt() changes the
+// period), so lwIP pre-empts the program wherever it is, except while the
+// lwIP lock is held; MicroPython's waits pend it too, so a wait sees what
+// came in at once. (stm32 takes frames in the Ethernet interrupt, at
+// PendSV's priority, and runs lwIP's timers every 128 ms.)
+#define SCB_ICSR (*(volatile uint32_t *)0xe000ed04)
+#define SCB_VTOR (*(volatile uint32_t *)0xe000ed08)
+#define SCB_SHPR3 (*(volatile uint32_t *)0xe000ed20) // PendSV 23:16, SysTick 31:24
+#define SYST_CSR (*(volatile uint32_t *)0xe000e010)
+#define SYST_RVR (*(volatile uint32_t *)0xe000e014)
+#define SYST_CVR (*(volatile uint32_t *)0xe000e018)
+#define ICSR_PENDSVSET (1u << 28)
+#define SYST_CSR_RUN (7u) // processor clock, interrupt, enabled
+#define PRI_PENDSV (0xe0u) // the lowest with 3 or more priority bits
+#define PRI_SYSTICK (0x00u)
+
+static uint32_t lwip_runs; // PendSV runs of lwIP (lan.stats()['lwip_runs'])
+
+static inline void pend_lwip(void) {
+    SCB_ICSR = ICSR_PENDSVSET;
+    __asm volatile ("dsb\n isb" ::: "memory"); // taken now unless masked
+}
+
+#if !MPS2_NET_BESIDE_MODLWIP
+#if !__ARM_ARCH_7M__
+#error "the lwIP lock in stm32's shape needs BASEPRI (ARMv7-M)"
+#endif
+// The lwIP lock in stm32's shape: raise BASEPRI to PendSV's priority, which
+// holds PendSV off in hardware; restore gives back the level it raised from.
+static inline uint32_t get_basepri(void) {
+    uint32_t v;
+    __asm volatile ("mrs %0, basepri" : "=r" (v));
+    return v;
+}
+
+unsigned int mps2_lwip_lock(void) {
+    uint32_t old = get_basepri();
+    __asm volatile ("msr basepri_max, %0" : : "r" (PRI_PENDSV) : "memory");
+    return old;
+}
+
+void mps2_lwip_restore(unsigned int old) {
+    __asm volatile ("msr basepri, %0" : : "r" (old) : "memory");
+}
+
+static unsigned int lwip_locked(void) {
+    return get_basepri() != 0;
+}
+
+static bool lwip_deferred(void) {
+    return false; // BASEPRI holds PendSV pending in hardware
+}
+
+static void lock_for_board(unsigned int *state) {
+    *state = mps2_lwip_lock();
+}
+
+static void unlock_for_board(unsigned int state) {
+    mps2_lwip_restore(state);
+}
+#else
+// The build beside modlwip (built for an RP2040's CPU, ARMv6-M, which has
+// no BASEPRI): the lwIP lock in rp2's shape, plain calls around a depth. PendSV finding the
+// lock held returns at once and the last unlock pends it again, as rp2's
+// pendsv.c defers its dispatch while pendsv_suspend() holds it.
+static volatile unsigned int lwip_lock_depth;
+static volatile bool lwip_pending;
 
 unsigned int mps2_lwip_lock(void) {
     return lwip_lock_depth++;
 }
 
-void mps2_lwip_restore(unsigned int depth) {
-    lwip_lock_depth = depth;
+void mps2_lwip_unlock(void) {
+    if (--lwip_lock_depth == 0 && lwip_pending) {
+        pend_lwip();
+    }
 }
 
-void mps2_lwip_unlock(void) {
-    lwip_lock_depth--;
+static unsigned int lwip_locked(void) {
+    return lwip_lock_depth;
+}
+
+static bool lwip_deferred(void) {
+    if (lwip_lock_depth != 0) {
+        lwip_pending = true;
+        return true;
+    }
+    lwip_pending = false;
+    return false;
+}
+
+static void lock_for_board(unsigned int *state) {
+    (void)state;
+    mps2_lwip_lock();
+}
+
+static void unlock_for_board(unsigned int state) {
+    (void)state;
+    mps2_lwip_unlock();
+}
+#endif
+
+static void mps2_pendsv(void) {
+    if (!net_started || lwip_deferred()) {
+        return;
+    }
+    ++lwip_runs;
+    lan9118_poll(&mps2_netif);
+    #if LWIP_NETIF_LOOPBACK
+    netif_poll_all(); // what was sent to the board itself
+    #endif
+    sys_check_timeouts();
+}
+
+static void mps2_systick(void) {
+    SCB_ICSR = ICSR_PENDSVSET;
+}
+
+// lwIP every `us` microseconds of the 25 MHz clock (up to 671 ms).
+static void set_lwip_period(uint32_t us) {
+    SYST_CSR = 0;
+    SYST_RVR = us * (SYSCLK_HZ / 1000000) - 1;
+    SYST_CVR = 0;
+    SYST_CSR = SYST_CSR_RUN;
+}
+
+// The qemu port's vector table is in flash with the 16 system exceptions
+// only: a copy in RAM with ours (aligned for VTOR: 16 + 32 external).
+static uint32_t ram_vectors[48] __attribute__((aligned(256)));
+
+static void interrupts_init(void) {
+    const uint32_t *flash = (const uint32_t *)SCB_VTOR;
+    for (size_t i = 0; i < MP_ARRAY_SIZE(ram_vectors); ++i) {
+        ram_vectors[i] = i < 16 ? flash[i] : flash[3]; // HardFault's handler
+    }
+    ram_vectors[14] = (uint32_t)mps2_pendsv;
+    ram_vectors[15] = (uint32_t)mps2_systick;
+    SCB_VTOR = (uint32_t)ram_vectors;
+    SCB_SHPR3 = (PRI_SYSTICK << 24) | (PRI_PENDSV << 16);
+    set_lwip_period(1000);
 }
 
 // Ctrl-C while code runs. Real boards see it in their UART's receive
@@ -154,13 +282,10 @@ static void poll_ctrl_c(void) {
     }
 }
 
-static void run_lwip(void);
-
 // Waiting for a character of stdin (the REPL between commands, input())
-// keeps lwIP running, as real boards run it from a timer interrupt whatever
-// the program does: a connection closed with data still unacknowledged
-// goes on retransmitting after the code that closed it has ended, and
-// connections keep arriving for a listener. (Not through the event hook: a
+// leaves lwIP to SysTick, as real boards do whatever the program does: a
+// connection closed with data still unacknowledged goes on retransmitting
+// after the code that closed it has ended. (Not through the event hook: a
 // Ctrl-C typed here is the REPL's character, not a KeyboardInterrupt.)
 int __wrap_mp_hal_stdin_rx_chr(void) {
     for (;;) {
@@ -173,39 +298,29 @@ int __wrap_mp_hal_stdin_rx_chr(void) {
         if (c >= 0) {
             return c;
         }
-        run_lwip();
     }
 }
 
 void mps2_net_poll(void) {
     poll_ctrl_c();
-    run_lwip();
-}
-
-static void run_lwip(void) {
-    // lwIP callbacks never wait, but guard anyway: lwIP is not reentrant.
-    // Nor does lwIP run while its lock is held (deferred, as PendSV is).
-    if (!net_started || polling || lwip_lock_depth != 0) {
-        return;
-    }
-    polling = true;
-    lan9118_poll(&mps2_netif);
-    #if LWIP_NETIF_LOOPBACK
-    netif_poll_all(); // what was sent to the board itself
-    #endif
-    sys_check_timeouts();
-    polling = false;
+    pend_lwip();
 }
 
 void mps2_net_init(void) {
-    // lwIP keeps running across soft resets; start it once.
+    // lwIP keeps running across soft resets; start it once. A soft reset
+    // gives lwIP its usual period back.
     ticks_init();
     if (net_started) {
+        set_lwip_period(1000);
         return;
     }
+    interrupts_init();
+    unsigned int state;
+    lock_for_board(&state);
     lwip_init();
     if (netif_add(&mps2_netif, IP4_ADDR_ANY4, IP4_ADDR_ANY4, IP4_ADDR_ANY4, NULL,
         lan9118_netif_init, ethernet_input) == NULL) {
+        unlock_for_board(state);
         printf("net: no LAN9118 found\n");
         return;
     }
@@ -215,12 +330,14 @@ void mps2_net_init(void) {
     netif_set_link_up(&mps2_netif);
     net_started = true;
     dhcp_start(&mps2_netif);
+    unlock_for_board(state);
     // QEMU's user network answers DHCP at once; fall back to its usual
     // addresses if nothing came within 3 s.
     uint32_t t0 = mps2_net_ticks_ms();
     while (!dhcp_supplied_address(&mps2_netif) && mps2_net_ticks_ms() - t0 < 3000) {
         mps2_net_poll();
     }
+    lock_for_board(&state);
     if (!dhcp_supplied_address(&mps2_netif)) {
         dhcp_stop(&mps2_netif);
         ip4_addr_t ip, mask, gw;
@@ -232,6 +349,7 @@ void mps2_net_init(void) {
         netif_set_addr(&mps2_netif, &ip, &mask, &gw);
         dns_setserver(0, &dns);
     }
+    unlock_for_board(state);
 }
 
 // ---- the `lan` module -----------------------------------------------------
@@ -243,39 +361,46 @@ static mp_obj_t ip_str(const ip4_addr_t *a) {
 }
 
 // lan.ifconfig() -> (ip, netmask, gateway, dns), or lan.ifconfig(tuple) to set
-// them (static configuration).
+// them (static configuration). lwIP is read and changed under its lock
+// (it runs in interrupts), and nothing raises while the lock is held.
 static mp_obj_t lan_ifconfig(size_t n_args, const mp_obj_t *args) {
+    ip4_addr_t a[4];
+    unsigned int state;
     if (n_args == 1) {
         mp_obj_t *items;
         mp_obj_get_array_fixed_n(args[0], 4, &items);
-        ip4_addr_t a[4];
         for (int i = 0; i < 4; ++i) {
             if (!ip4addr_aton(mp_obj_str_get_str(items[i]), &a[i])) {
                 mp_raise_ValueError(MP_ERROR_TEXT("bad address"));
             }
         }
-        dhcp_stop(&mps2_netif);
-        netif_set_addr(&mps2_netif, &a[0], &a[1], &a[2]);
         ip_addr_t dns;
         ip_addr_copy_from_ip4(dns, a[3]);
+        lock_for_board(&state);
+        dhcp_stop(&mps2_netif);
+        netif_set_addr(&mps2_netif, &a[0], &a[1], &a[2]);
         dns_setserver(0, &dns);
+        unlock_for_board(state);
         return mp_const_none;
     }
-    const ip_addr_t *dns = dns_getserver(0);
-    mp_obj_t t[4] = {
-        ip_str(netif_ip4_addr(&mps2_netif)),
-        ip_str(netif_ip4_netmask(&mps2_netif)),
-        ip_str(netif_ip4_gw(&mps2_netif)),
-        ip_str(ip_2_ip4(dns)),
-    };
+    lock_for_board(&state);
+    ip4_addr_copy(a[0], *netif_ip4_addr(&mps2_netif));
+    ip4_addr_copy(a[1], *netif_ip4_netmask(&mps2_netif));
+    ip4_addr_copy(a[2], *netif_ip4_gw(&mps2_netif));
+    ip4_addr_copy(a[3], *ip_2_ip4(dns_getserver(0)));
+    unlock_for_board(state);
+    mp_obj_t t[4];
+    for (int i = 0; i < 4; ++i) {
+        t[i] = ip_str(&a[i]);
+    }
     return mp_obj_new_tuple(4, t);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(lan_ifconfig_obj, 0, 1, lan_ifconfig);
 
 // lan.stats() -> {'tcp_pcb': used, 'udp_pcb': used, 'pbuf_pool': used, ...}:
-// what lwIP has allocated right now (the leak tests compare these).
+// what lwIP has allocated right now (the leak tests compare these), read
+// at one moment under lwIP's lock.
 static mp_obj_t lan_stats(void) {
-    mp_obj_t d = mp_obj_new_dict(0);
     static const struct {
         const char *name;
         memp_t pool;
@@ -287,11 +412,15 @@ static mp_obj_t lan_stats(void) {
         { "pbuf", MEMP_PBUF },
         { "pbuf_pool", MEMP_PBUF_POOL },
     };
+    int used[MP_ARRAY_SIZE(pools)];
+    // The lwIP lock as the calling code left it: 0, or lwIP never runs again.
+    unsigned int locked = lwip_locked();
+    unsigned int state;
+    lock_for_board(&state);
     for (size_t i = 0; i < MP_ARRAY_SIZE(pools); ++i) {
-        mp_obj_dict_store(d, mp_obj_new_str(pools[i].name, strlen(pools[i].name)),
-            MP_OBJ_NEW_SMALL_INT(memp_pools[pools[i].pool]->stats->used));
+        used[i] = memp_pools[pools[i].pool]->stats->used;
     }
-    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_mem), MP_OBJ_NEW_SMALL_INT(lwip_stats.mem.used));
+    int mem = lwip_stats.mem.used;
     // TCP pcbs by list: TIME_WAIT ones are lwIP's to reuse, active ones are
     // connections someone still holds.
     int active = 0, tw = 0;
@@ -301,26 +430,95 @@ static mp_obj_t lan_stats(void) {
     for (struct tcp_pcb *p = tcp_tw_pcbs; p != NULL; p = p->next) {
         ++tw;
     }
+    uint32_t runs = lwip_runs;
+    unlock_for_board(state);
+    mp_obj_t d = mp_obj_new_dict(0);
+    for (size_t i = 0; i < MP_ARRAY_SIZE(pools); ++i) {
+        mp_obj_dict_store(d, mp_obj_new_str(pools[i].name, strlen(pools[i].name)), MP_OBJ_NEW_SMALL_INT(used[i]));
+    }
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_mem), MP_OBJ_NEW_SMALL_INT(mem));
     mp_obj_dict_store(d, mp_obj_new_str("tcp_active", 10), MP_OBJ_NEW_SMALL_INT(active));
     mp_obj_dict_store(d, mp_obj_new_str("tcp_time_wait", 13), MP_OBJ_NEW_SMALL_INT(tw));
-    // The lwIP lock's depth: 0 here, or lwIP never runs again.
-    mp_obj_dict_store(d, mp_obj_new_str("lock", 4), MP_OBJ_NEW_SMALL_INT(lwip_lock_depth));
+    mp_obj_dict_store(d, mp_obj_new_str("lock", 4), MP_OBJ_NEW_SMALL_INT(locked));
+    // How often lwIP has run in PendSV since the board started.
+    mp_obj_dict_store(d, mp_obj_new_str("lwip_runs", 9), mp_obj_new_int_from_uint(runs));
     return d;
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(lan_stats_obj, lan_stats);
 
-// lan.poll(): let lwIP run once (tests use it to settle the stack).
+// lan.pcbs() -> [(state, local port, remote port, accepts pending), ...]:
+// lwIP's TCP pcbs, listeners first (their accept backlog count), then
+// active and TIME_WAIT ones (for failure messages). At most 24.
+static mp_obj_t lan_pcbs(void) {
+    struct {
+        uint16_t state, local, remote, pending;
+    } p[24];
+    size_t n = 0;
+    unsigned int state;
+    lock_for_board(&state);
+    for (struct tcp_pcb_listen *l = tcp_listen_pcbs.listen_pcbs; l != NULL && n < MP_ARRAY_SIZE(p); l = l->next) {
+        p[n].state = l->state;
+        p[n].local = l->local_port;
+        p[n].remote = 0;
+        #if TCP_LISTEN_BACKLOG
+        p[n].pending = l->accepts_pending;
+        #else
+        p[n].pending = 0;
+        #endif
+        ++n;
+    }
+    struct tcp_pcb *lists[] = { tcp_active_pcbs, tcp_tw_pcbs };
+    for (size_t i = 0; i < MP_ARRAY_SIZE(lists); ++i) {
+        for (struct tcp_pcb *c = lists[i]; c != NULL && n < MP_ARRAY_SIZE(p); c = c->next) {
+            p[n].state = c->state;
+            p[n].local = c->local_port;
+            p[n].remote = c->remote_port;
+            p[n].pending = 0;
+            ++n;
+        }
+    }
+    unlock_for_board(state);
+    mp_obj_t list = mp_obj_new_list(0, NULL);
+    for (size_t i = 0; i < n; ++i) {
+        const char *name = tcp_debug_state_str(p[i].state);
+        mp_obj_t t[4] = {
+            mp_obj_new_str(name, strlen(name)),
+            MP_OBJ_NEW_SMALL_INT(p[i].local), MP_OBJ_NEW_SMALL_INT(p[i].remote), MP_OBJ_NEW_SMALL_INT(p[i].pending),
+        };
+        mp_obj_list_append(list, mp_obj_new_tuple(4, t));
+    }
+    return list;
+}
+static MP_DEFINE_CONST_FUN_OBJ_0(lan_pcbs_obj, lan_pcbs);
+
+// lan.poll(): let lwIP run once now (tests use it to settle the stack).
 static mp_obj_t lan_poll(void) {
     mps2_net_poll();
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(lan_poll_obj, lan_poll);
 
+// lan.preempt(us): lwIP runs every `us` microseconds (1 to 671,000; 1000
+// after a soft reset). Short periods make lwIP pre-empt the program at many
+// more points: tests use it to look for code that touches lwIP or what its
+// callbacks change without holding the lwIP lock.
+static mp_obj_t lan_preempt(mp_obj_t us_in) {
+    mp_int_t us = mp_obj_get_int(us_in);
+    if (us < 1 || us > 0xffffff / (SYSCLK_HZ / 1000000)) {
+        mp_raise_ValueError(MP_ERROR_TEXT("period out of range"));
+    }
+    set_lwip_period(us);
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(lan_preempt_obj, lan_preempt);
+
 static const mp_rom_map_elem_t lan_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_lan) },
     { MP_ROM_QSTR(MP_QSTR_ifconfig), MP_ROM_PTR(&lan_ifconfig_obj) },
     { MP_ROM_QSTR(MP_QSTR_stats), MP_ROM_PTR(&lan_stats_obj) },
     { MP_ROM_QSTR(MP_QSTR_poll), MP_ROM_PTR(&lan_poll_obj) },
+    { MP_ROM_QSTR(MP_QSTR_preempt), MP_ROM_PTR(&lan_preempt_obj) },
+    { MP_ROM_QSTR(MP_QSTR_pcbs), MP_ROM_PTR(&lan_pcbs_obj) },
 };
 static MP_DEFINE_CONST_DICT(lan_module_globals, lan_module_globals_table);
 

@@ -1,5 +1,5 @@
-// lwIP configuration of the MPS2_AN385_NET board: NO_SYS=1, polled from
-// MicroPython's event hook, IPv4 with DHCP (static fallback), DNS and IGMP.
+// lwIP configuration of the MPS2_AN385_NET board: NO_SYS=1, run in PendSV
+// (board_net.c), IPv4 with DHCP (static fallback), DNS and IGMP.
 #ifndef MPS2_NET_LWIPOPTS_H
 #define MPS2_NET_LWIPOPTS_H
 

@@ -1,5 +1,5 @@
 # MPS2-AN385 (Cortex-M3) with a network: QEMU's LAN9118 Ethernet controller,
-# lwIP 2.2 (NO_SYS=1, polled) and the usocket module as `socket`.
+# lwIP 2.2 (NO_SYS=1, in PendSV) and the usocket module as `socket`.
 # Build with MicroPython's qemu port: make BOARD_DIR=<this dir> (see the
 # top-level Makefile: make firmware-qemu).
 

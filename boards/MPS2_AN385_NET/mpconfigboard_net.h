@@ -23,8 +23,8 @@
 #define USOCKET_ALSO_SOCKET (1)
 #endif
 
-// lwIP runs when MicroPython waits: the event hook polls the Ethernet
-// controller and lwIP's timers (no interrupts, one thread).
+// lwIP runs in PendSV, pended by SysTick every millisecond and by the
+// event hook whenever MicroPython waits (board_net.c).
 void mps2_net_init(void);
 void mps2_net_poll(void);
 #define MICROPY_PORT_INIT_FUNC mps2_net_init()
@@ -32,13 +32,13 @@ void mps2_net_poll(void);
 #define MICROPY_INTERNAL_WFE(timeout_ms)
 
 // The lwIP lock, in the two shapes real ports give it, each with the
-// meaning it has there: lwIP's work (the event hook) is deferred while the
-// lock is held, as PendSV is held off on stm32 and rp2, so a socket call
-// that waited for lwIP while holding it would hang here as it would there.
-// stm32 and mimxrt: ENTER declares the state EXIT restores (`atomic_state`,
-// the IRQ priority there, the lock depth here). rp2: plain calls.
+// meaning it has there: PendSV, where lwIP runs, is held off while the lock
+// is held, so a socket call that waited for lwIP while holding it would
+// hang here as it would there. stm32 and mimxrt: ENTER declares the state
+// EXIT restores (`atomic_state`, BASEPRI as on stm32). rp2: plain calls
+// around a depth, PendSV deferred until the last unlock.
 unsigned int mps2_lwip_lock(void);
-void mps2_lwip_restore(unsigned int depth);
+void mps2_lwip_restore(unsigned int basepri);
 void mps2_lwip_unlock(void);
 #if MPS2_NET_BESIDE_MODLWIP
 #define MICROPY_PY_PENDSV_ENTER mps2_lwip_lock()

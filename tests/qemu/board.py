@@ -37,6 +37,7 @@ class Board:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=0,
         )
         self.buf = b""
+        self.listening = 0
         try:
             self.read_until(b">>> ", boot_timeout)
             self.write(b"\r\x01")  # Ctrl-A: raw REPL
@@ -49,21 +50,39 @@ class Board:
         self.proc.stdin.write(data)
         self.proc.stdin.flush()
 
-    def read_until(self, ending, timeout):
+    # A line the board's code prints once a listener of its is ready (the
+    # tests' listening()): counted and taken out of the output wherever it
+    # comes. lwIP runs in interrupts on the board, so a connection that
+    # arrives before listen() is reset, as on a real board.
+    LISTENING = b"[listening]\r\n"
+
+    def _read(self, done, timeout, what):
         deadline = time.monotonic() + timeout
-        while ending not in self.buf:
+        while not done():
             left = deadline - time.monotonic()
             if left <= 0:
-                raise BoardError("board timed out waiting for %r; got %r" % (ending, self.buf[-500:]))
+                raise BoardError("board timed out waiting for %s; got %r" % (what, self.buf[-500:]))
             r, _, _ = select.select([self.proc.stdout], [], [], min(left, 0.5))
             if r:
                 chunk = os.read(self.proc.stdout.fileno(), 65536)
                 if not chunk:
                     raise BoardError("QEMU exited: %r" % self.buf[-500:])
                 self.buf += chunk
+                n = self.buf.count(self.LISTENING)
+                if n:
+                    self.listening += n
+                    self.buf = self.buf.replace(self.LISTENING, b"")
+
+    def read_until(self, ending, timeout):
+        self._read(lambda: ending in self.buf, timeout, repr(ending))
         i = self.buf.index(ending) + len(ending)
         out, self.buf = self.buf[:i], self.buf[i:]
         return out
+
+    def wait_listening(self, timeout):
+        """Waits until the board's code has said it listens (once since
+        the board started: a listener outlives the code that made it)."""
+        self._read(lambda: self.listening > 0, timeout, "the board's code to listen")
 
     def soft_reset(self):
         """A fresh interpreter (lwIP and the network stay up); finalisers close
