@@ -181,9 +181,10 @@ static void unlock_for_board(unsigned int state) {
 }
 #else
 // The build beside modlwip (built for an RP2040's CPU, ARMv6-M, which has
-// no BASEPRI): the lwIP lock in rp2's shape, plain calls around a depth. PendSV finding the
-// lock held returns at once and the last unlock pends it again, as rp2's
-// pendsv.c defers its dispatch while pendsv_suspend() holds it.
+// no BASEPRI): the lwIP lock in rp2's shape, plain calls around a depth.
+// PendSV finding the lock held returns at once and the last unlock pends
+// it again, as rp2's pendsv.c defers its dispatch while pendsv_suspend()
+// holds it.
 static volatile unsigned int lwip_lock_depth;
 static volatile bool lwip_pending;
 
