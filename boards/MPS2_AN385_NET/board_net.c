@@ -234,9 +234,7 @@ static void mps2_pendsv(void) {
     sys_check_timeouts();
 }
 
-static void mps2_systick(void) {
-    SCB_ICSR = ICSR_PENDSVSET;
-}
+static void mps2_systick(void);
 
 // lwIP every `us` microseconds of the 25 MHz clock (up to 671 ms).
 static void set_lwip_period(uint32_t us) {
@@ -262,13 +260,16 @@ static void interrupts_init(void) {
     set_lwip_period(1000);
 }
 
-// Ctrl-C while code runs. Real boards see it in their UART's receive
-// interrupt; the qemu port reads its UART only for stdin, so this board
-// looks at it whenever MicroPython waits (the event hook below). Any other
-// byte is held for the next read of stdin (QEMU holds the ones after it).
+// Ctrl-C while code runs, as real boards see it in their UART's receive
+// interrupt: the qemu port has no UART interrupt, so SysTick looks at the
+// UART every tick, and so does every read of stdin and every wait (at
+// once). A Ctrl-C while code runs (the interrupt character is set only
+// then) schedules KeyboardInterrupt; any other byte is held for the next
+// read of stdin (QEMU holds the ones after it). The UART is read with
+// interrupts off outside SysTick, so a byte is taken once.
 static int stdin_held = -1;
 
-static void poll_ctrl_c(void) {
+static void poll_uart(void) {
     if (stdin_held >= 0) {
         return;
     }
@@ -283,27 +284,43 @@ static void poll_ctrl_c(void) {
     }
 }
 
+static inline uint32_t irq_off(void) {
+    uint32_t primask;
+    __asm volatile ("mrs %0, primask\n cpsid i" : "=r" (primask) : : "memory");
+    return primask;
+}
+
+static inline void irq_restore(uint32_t primask) {
+    __asm volatile ("msr primask, %0" : : "r" (primask) : "memory");
+}
+
 // Waiting for a character of stdin (the REPL between commands, input())
 // leaves lwIP to SysTick, as real boards do whatever the program does: a
 // connection closed with data still unacknowledged goes on retransmitting
-// after the code that closed it has ended. (Not through the event hook: a
-// Ctrl-C typed here is the REPL's character, not a KeyboardInterrupt.)
+// after the code that closed it has ended.
 int __wrap_mp_hal_stdin_rx_chr(void) {
     for (;;) {
-        if (stdin_held >= 0) {
-            int c = stdin_held;
-            stdin_held = -1;
-            return c;
-        }
-        int c = uart_rx_chr();
+        uint32_t primask = irq_off();
+        poll_uart();
+        int c = stdin_held;
+        stdin_held = -1;
+        irq_restore(primask);
         if (c >= 0) {
             return c;
         }
+        mp_handle_pending(true); // a Ctrl-C during input() raises here
     }
 }
 
+static void mps2_systick(void) {
+    SCB_ICSR = ICSR_PENDSVSET;
+    poll_uart();
+}
+
 void mps2_net_poll(void) {
-    poll_ctrl_c();
+    uint32_t primask = irq_off();
+    poll_uart();
+    irq_restore(primask);
     pend_lwip();
 }
 

@@ -1109,6 +1109,21 @@ except OSError as e:
                               "recvfrom, timeout ETIMEDOUT\nrecv, new socket ENOTCONN\nNone -1\n"
                               "recv, closed EBADF\n")
 
+    def test_ctrl_c_interrupts_code_that_never_waits(self):
+        # Real boards see Ctrl-C in their UART's interrupt, wherever the
+        # program is; this one looks in SysTick. (It used to look only
+        # while MicroPython waited: `while True: pass` at `make run-qemu`'s
+        # REPL could not be stopped.)
+        self.board.start("print('spinning')\nwhile True:\n    pass\n")
+        self.board.read_until(b"spinning", TIMEOUT)
+        time.sleep(0.2)
+        t = time.monotonic()
+        self.board.write(b"\x03")
+        out, err = self.board.follow(TIMEOUT)
+        self.assertIn("KeyboardInterrupt", err)
+        self.assertLess(time.monotonic() - t, 5)
+        self.assertEqual(self.run_on_board("print(lan.stats()['lock'])"), "0\n")
+
     def test_poll_readiness(self):
         out = self.run_on_board("""
 p = select.poll()
