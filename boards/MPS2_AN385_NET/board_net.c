@@ -222,6 +222,24 @@ static void unlock_for_board(unsigned int state) {
 }
 #endif
 
+// lwIP's check of its context (LWIP_ASSERT_CORE_LOCKED in lwipopts.h): a
+// raw API call neither from PendSV nor under the lwIP lock races with
+// PendSV, as it would on stm32 and rp2. Counted, with the address in the
+// lwIP function that saw the first one (for addr2line).
+static uint32_t unlocked_calls;
+static uint32_t unlocked_first;
+
+void mps2_lwip_check_core_locked(void) {
+    uint32_t ipsr;
+    __asm volatile ("mrs %0, ipsr" : "=r" (ipsr));
+    if ((ipsr & 0x1ff) == 14 || lwip_locked()) {
+        return;
+    }
+    if (unlocked_calls++ == 0) {
+        unlocked_first = (uint32_t)__builtin_return_address(0);
+    }
+}
+
 static void mps2_pendsv(void) {
     if (!net_started || lwip_deferred()) {
         return;
@@ -449,6 +467,7 @@ static mp_obj_t lan_stats(void) {
         ++tw;
     }
     uint32_t runs = lwip_runs;
+    uint32_t unlocked = unlocked_calls, unlocked_at = unlocked_first;
     unlock_for_board(state);
     mp_obj_t d = mp_obj_new_dict(0);
     for (size_t i = 0; i < MP_ARRAY_SIZE(pools); ++i) {
@@ -460,6 +479,9 @@ static mp_obj_t lan_stats(void) {
     mp_obj_dict_store(d, mp_obj_new_str("lock", 4), MP_OBJ_NEW_SMALL_INT(locked));
     // How often lwIP has run in PendSV since the board started.
     mp_obj_dict_store(d, mp_obj_new_str("lwip_runs", 9), mp_obj_new_int_from_uint(runs));
+    // lwIP calls made outside its context (0), and where the first was.
+    mp_obj_dict_store(d, mp_obj_new_str("unlocked", 8), mp_obj_new_int_from_uint(unlocked));
+    mp_obj_dict_store(d, mp_obj_new_str("unlocked_at", 11), mp_obj_new_int_from_uint(unlocked_at));
     return d;
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(lan_stats_obj, lan_stats);

@@ -7,6 +7,12 @@
 
 #define NO_SYS                      1
 #define SYS_LIGHTWEIGHT_PROT        0
+
+// lwIP checks at the top of its raw API that it runs in its own context:
+// here PendSV, or code that holds the lwIP lock. The board counts the calls
+// that do not (board_net.c, lan.stats()['unlocked']; the tests check it).
+void mps2_lwip_check_core_locked(void);
+#define LWIP_ASSERT_CORE_LOCKED()   mps2_lwip_check_core_locked()
 #define LWIP_NETCONN                0
 #define LWIP_SOCKET                 0
 #define LWIP_RAW                    0
