@@ -11,8 +11,14 @@
 // lwIP checks at the top of its raw API that it runs in its own context:
 // here PendSV, or code that holds the lwIP lock. The board counts the calls
 // that do not (board_net.c, lan.stats()['unlocked']; the tests check it).
+// Its pools and pbuf reference counts make the same check where they would
+// protect themselves from interrupts (SYS_ARCH_PROTECT, else empty with
+// NO_SYS=1): pbuf_free and memp, which the raw API's check misses.
 void mps2_lwip_check_core_locked(void);
 #define LWIP_ASSERT_CORE_LOCKED()   mps2_lwip_check_core_locked()
+#define SYS_ARCH_DECL_PROTECT(lev)
+#define SYS_ARCH_PROTECT(lev)       mps2_lwip_check_core_locked()
+#define SYS_ARCH_UNPROTECT(lev)
 #define LWIP_NETCONN                0
 #define LWIP_SOCKET                 0
 #define LWIP_RAW                    0
