@@ -1487,11 +1487,13 @@ class Preempted(BoardTest):
     while others are taken, readiness polled while it changes; then nothing
     is left and the lock is free.
 
-    Only the unpaced datagrams find a missing lock: with the lock taken out
-    of recvfrom(), 1.4 KB of lwIP's heap stayed in the datagram queue (two
-    runs of two). With it taken out of recv() or accept() the stream and
-    connection tests still pass: TCP's ACK clock brings new data in after
-    recv() has opened the window, not during it."""
+    Of these, only the unpaced datagrams make a missing lock's race show:
+    with the lock taken out of recvfrom(), 1.4 KB of lwIP's heap stayed in
+    the datagram queue (two runs of two). With it taken out of recv() or
+    accept() the stream and connection tests still pass: TCP's ACK clock
+    brings new data in after recv() has opened the window, not during it.
+    (lwIP's context check, in tearDown, finds all three at once, in every
+    test, race or not.)"""
 
     PERIOD = 20
 
