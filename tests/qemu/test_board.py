@@ -40,6 +40,9 @@ PYLIBS = os.environ.get("USOCKET_PYLIBS") or os.path.join(HERE, "..", "..", "bui
 MICROPY_DIR = os.environ.get("USOCKET_MICROPY_DIR", os.path.join(HERE, "..", "..", "micropython"))
 TIMEOUT = 60
 BIG = 256 * 1024
+# Board code: tells connect_in() that port 80 has a listener (Board.LISTENING).
+LISTENING_CODE = """def listening():
+    print('[listening]')"""
 
 
 def free_ports(kinds, avoid=()):
@@ -112,9 +115,7 @@ class BoardTest(unittest.TestCase):
         cls.board.exec("""import socket, errno, select, time, lan
 VHOST = '%s'
 lan.ifconfig(('10.0.2.15', '255.255.255.0', '10.0.2.2', VHOST))
-def listening():
-    # tells connect_in() that port 80 has a listener (Board.LISTENING)
-    print('[listening]')
+%s
 def listen_80(backlog=1):
     # the guest's port 80, which hostfwd reaches from the host (connect_in)
     l = socket.socket()
@@ -142,7 +143,7 @@ def queue_echoes(u, messages):
     marker.recvfrom(100)
     marker.close()
     return first
-""" % VHOST_IP)
+""" % (VHOST_IP, LISTENING_CODE))
 
     def more_guestfwd(self):
         """Forwards a test class adds (started before the board boots)."""
@@ -169,6 +170,20 @@ def queue_echoes(u, messages):
         self.assertEqual(st["unlocked"], getattr(self, "unlocked_allowed", 0),
                          "lwIP called outside PendSV without its lock, first in the lwIP function "
                          "at %#x (arm-none-eabi-addr2line -e the firmware)" % st["unlocked_at"])
+
+    def settled_stats(self, tries, collect=False):
+        """lan.stats() (as printed) once no TCP connection is active and no
+        pool pbuf is held, or after `tries` tenths of a second; `collect`
+        first runs the collector (finalisers close dropped sockets)."""
+        return self.run_on_board(("import gc\ngc.collect()\n" if collect else "") + """
+for i in range(%d):
+    lan.poll()
+    time.sleep_ms(100)
+    st = lan.stats()
+    if st['tcp_active'] == 0 and st['pbuf_pool'] == 0:
+        break
+print(st)
+""" % tries)
 
     def board_state(self, show=""):
         """The output of the code started last, or what the board printed
@@ -624,17 +639,7 @@ for i in range(20):
 """)
         t.join(TIMEOUT)
         # Let the closes finish, then compare what lwIP still holds.
-        after = self.run_on_board("""
-import gc
-gc.collect()
-for i in range(30):
-    lan.poll()
-    time.sleep_ms(100)
-    st = lan.stats()
-    if st['tcp_active'] == 0 and st['pbuf_pool'] == 0:
-        break
-print(st)
-""")
+        after = self.settled_stats(30, collect=True)
         b, a = eval(before), eval(after)
         self.assertEqual(a["tcp_active"], 0, after)
         self.assertEqual(a["tcp_pcb_listen"], b["tcp_pcb_listen"], after)
@@ -1355,9 +1360,8 @@ class Lossy(BoardTest):
                     raise
         self.board.exec("""import socket, errno, hashlib, lan
 lan.ifconfig(('10.0.2.15', '255.255.255.0', '10.0.2.2', '%s'))
-def listening():
-    print('[listening]')
-""" % VHOST_IP)
+%s
+""" % (VHOST_IP, LISTENING_CODE))
 
     def tearDown(self):
         try:
@@ -1524,14 +1528,7 @@ print('lock', st['lock'], 'often', (st['lwip_runs'] - runs0) * 100 > time.ticks_
 
     def assert_settled(self):
         """Nothing left in lwIP once the closes are done."""
-        st = eval(self.run_on_board("""
-for i in range(50):
-    time.sleep_ms(100)
-    st = lan.stats()
-    if st['tcp_active'] == 0 and st['pbuf_pool'] == 0:
-        break
-print(st)
-"""))
+        st = eval(self.settled_stats(50))
         self.assertEqual((st["tcp_active"], st["pbuf_pool"], st["lock"]), (0, 0, 0), st)
 
     def test_stream_through_every_receive_and_send_path(self):
