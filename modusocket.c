@@ -1473,7 +1473,15 @@ static mp_obj_t mod_getaddrinfo(size_t n_args, const mp_obj_t *args, mp_map_t *k
         { MP_QSTR_af, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
     };
     mp_arg_val_t vals[MP_ARRAY_SIZE(allowed)];
-    mp_arg_parse_all(n_args, args, kw_args, MP_ARRAY_SIZE(allowed), allowed, vals);
+    if (kw_args->used == 0 && n_args <= ARG_af) {
+        // Positional arguments only (at least two: the function's minimum):
+        // mp_arg_parse_all would look each missing one up as a keyword.
+        for (size_t i = 0; i < MP_ARRAY_SIZE(allowed); ++i) {
+            vals[i].u_obj = i < n_args ? args[i] : allowed[i].defval.u_obj;
+        }
+    } else {
+        mp_arg_parse_all(n_args, args, kw_args, MP_ARRAY_SIZE(allowed), allowed, vals);
+    }
     mp_obj_t family_in = vals[ARG_family].u_obj != MP_OBJ_NULL ? vals[ARG_family].u_obj : vals[ARG_af].u_obj;
     int32_t family = family_in != MP_OBJ_NULL ? get_int32(family_in) : USOCKET_AF_UNSPEC;
     int32_t sock_type = get_int32(vals[ARG_type].u_obj);

@@ -389,7 +389,7 @@ pub fn unix_addr(bytes: &[u8]) -> Result<SockAddr> {
 }
 
 /// Decodes a sockaddr the provider wrote (getaddrinfo's answers).
-fn provider_sockaddr(bytes: &[u8]) -> Result<SockAddr> {
+fn provider_sockaddr(bytes: &[u8], out: &mut SockAddr) -> Result<()> {
     let mut raw = RawAddr::new();
     let fits = bytes.len() <= size_of::<RawAddr>() && bytes.len() >= 2;
     if !fits {
@@ -408,7 +408,7 @@ fn provider_sockaddr(bytes: &[u8]) -> Result<SockAddr> {
     if bytes.len() < min {
         return Err(Errno::EINVAL);
     }
-    raw.to_sockaddr(bytes.len() as c::socklen_t)
+    raw.decode(bytes.len() as c::socklen_t, out)
 }
 
 pub fn bind(st: &State, addr: &SockAddr) -> Result<()> {
@@ -749,15 +749,16 @@ pub fn resolve(
             canon[..len].copy_from_slice(&name[..len]);
             *canon_len = len;
         }
-        let addr = if ai.ai_addr.is_null() {
-            None
-        } else {
+        // Decoded where it goes (an answer is 160 bytes with AF_UNIX's path
+        // room: copies of it were a tenth of a numeric lookup's time).
+        if !ai.ai_addr.is_null() {
             // SAFETY: ai_addr points at ai_addrlen readable bytes.
             let bytes = unsafe { core::slice::from_raw_parts(ai.ai_addr.cast::<u8>(), ai.ai_addrlen as usize) };
-            provider_sockaddr(bytes).ok()
-        };
-        if let Some(addr) = addr {
-            n = lwip::add_answer(out, n, AddrInfo { family: ai.ai_family, sock_type: ai.ai_socktype, proto: ai.ai_protocol, addr });
+            let slot = &mut out[n];
+            if provider_sockaddr(bytes, &mut slot.addr).is_ok() {
+                (slot.family, slot.sock_type, slot.proto) = (ai.ai_family, ai.ai_socktype, ai.ai_protocol);
+                n = lwip::add_answer(out, n);
+            }
         }
         cur = ai.ai_next;
     }
@@ -1070,19 +1071,25 @@ mod lwip {
         now
     }
 
-    /// Adds one getaddrinfo answer. lwIP gives one address and echoes the
-    /// hints' type and protocol; the C library fills them in, with one
-    /// answer per type when none was asked for.
-    pub fn add_answer(out: &mut [AddrInfo], mut n: usize, mut a: AddrInfo) -> usize {
+    /// Completes the getaddrinfo answer decoded into `out[n]`; the count
+    /// with it. lwIP gives one address and echoes the hints' type and
+    /// protocol; the C library fills them in, with one answer per type when
+    /// none was asked for.
+    pub fn add_answer(out: &mut [AddrInfo], n: usize) -> usize {
         if ON {
             let (tcp, udp) = (consts::IPPROTO_TCP, consts::IPPROTO_UDP);
             let (stream, dgram) = (consts::SOCK_STREAM, consts::SOCK_DGRAM);
+            let a = &mut out[n];
             if a.sock_type == 0 && a.proto == 0 {
-                if n < out.len() {
-                    out[n] = AddrInfo { sock_type: stream, proto: tcp, ..a };
-                    n += 1;
-                }
-                a.sock_type = dgram;
+                (a.sock_type, a.proto) = (stream, tcp);
+                let a = *a;
+                return match out.get_mut(n + 1) {
+                    Some(next) => {
+                        *next = AddrInfo { sock_type: dgram, proto: udp, ..a };
+                        n + 2
+                    }
+                    None => n + 1,
+                };
             }
             if a.sock_type == 0 {
                 a.sock_type = if a.proto == tcp { stream } else { dgram };
@@ -1091,11 +1098,7 @@ mod lwip {
                 a.proto = if a.sock_type == stream { tcp } else { udp };
             }
         }
-        if n < out.len() {
-            out[n] = a;
-            n += 1;
-        }
-        n
+        n + 1
     }
 }
 
