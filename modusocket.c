@@ -197,11 +197,42 @@ uint32_t usocket_hook_ticks_ms(void) {
     return mp_hal_ticks_ms();
 }
 
+// One turn of a wait: what mp_event_wait_ms(1) does, which is where the
+// port sleeps until its next interrupt (or yields to another thread).
 void usocket_hook_net_poll(void) {
-    // What mp_event_wait_ms(1) does, minus running pending callbacks (which
-    // may raise): the core checks for those itself and returns EINTR.
+    #if defined(MICROPY_EVENT_POLL_HOOK) && !MICROPY_PREVIEW_VERSION_2
+    // Ports still on the old macro (in 1.25 stm32, mimxrt and renesas-ra,
+    // whose MICROPY_INTERNAL_WFE is empty) sleep in it, after running what
+    // is pending, which may raise. Here it runs with nothing pending (the
+    // core returns EINTR for that, and the shim runs it) and with the
+    // scheduler locked, so that it only sleeps; with the GIL, as
+    // MicroPython code (the core released it to wait). An exception made
+    // pending between the check and the macro is made pending again, so
+    // that it never unwinds through the core.
+    if (usocket_hook_pending()) {
+        return;
+    }
+    MP_THREAD_GIL_ENTER();
+    #if MICROPY_ENABLE_SCHEDULER
+    mp_sched_lock();
+    #endif
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        MICROPY_EVENT_POLL_HOOK
+        nlr_pop();
+    } else {
+        mp_sched_exception(MP_OBJ_FROM_PTR(nlr.ret_val));
+    }
+    #if MICROPY_ENABLE_SCHEDULER
+    mp_sched_unlock();
+    #endif
+    MP_THREAD_GIL_EXIT();
+    #else
+    // The newer macros, minus running what is pending (which may raise):
+    // the core checks for that itself and returns EINTR.
     MICROPY_INTERNAL_EVENT_HOOK;
     MICROPY_INTERNAL_WFE(1);
+    #endif
 }
 
 // The port's lwIP lock, split in two for the core, which keeps the state in

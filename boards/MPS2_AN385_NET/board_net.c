@@ -136,6 +136,7 @@ static bool net_started;
 #define PRI_SYSTICK (0x00u)
 
 static uint32_t lwip_runs; // PendSV runs of lwIP (lan.stats()['lwip_runs'])
+static uint32_t lwip_period_us; // SysTick's period, which lan.preempt sets
 
 static inline void pend_lwip(void) {
     SCB_ICSR = ICSR_PENDSVSET;
@@ -256,6 +257,7 @@ static void mps2_systick(void);
 
 // lwIP every `us` microseconds of the 25 MHz clock (up to 671 ms).
 static void set_lwip_period(uint32_t us) {
+    lwip_period_us = us;
     SYST_CSR = 0;
     SYST_RVR = us * (SYSCLK_HZ / 1000000) - 1;
     SYST_CVR = 0;
@@ -342,10 +344,45 @@ void mps2_net_poll(void) {
     pend_lwip();
 }
 
+#if !MPS2_NET_BESIDE_MODLWIP
+static uint32_t sleeps; // lan.stats()['sleeps']
+
+// The old event hook's sleep, as stm32 has it (__WFI): until the next
+// interrupt, which SysTick brings within a millisecond. Not while lwIP is
+// slowed past that (lan.preempt): nothing would wake the board in time.
+void mps2_net_sleep(void) {
+    if (lwip_period_us <= 1000) {
+        ++sleeps;
+        __asm volatile ("wfi" ::: "memory");
+    }
+}
+
+// An exception pending just as the hook runs what is pending, as if an
+// interrupt had made it so then (lan.pend_in_hook): once.
+void mps2_net_hook_pend(void) {
+    if (MP_STATE_VM(mps2_net_hook_exception) != MP_OBJ_NULL) {
+        mp_sched_exception(MP_STATE_VM(mps2_net_hook_exception));
+        MP_STATE_VM(mps2_net_hook_exception) = MP_OBJ_NULL;
+    }
+}
+
+// lan.pend_in_hook(exc): the next run of the event hook finds `exc`
+// pending when it runs what is pending (and raises it there).
+static mp_obj_t lan_pend_in_hook(mp_obj_t exc) {
+    MP_STATE_VM(mps2_net_hook_exception) = mp_make_raise_obj(exc);
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(lan_pend_in_hook_obj, lan_pend_in_hook);
+MP_REGISTER_ROOT_POINTER(mp_obj_t mps2_net_hook_exception);
+#endif
+
 void mps2_net_init(void) {
     // lwIP keeps running across soft resets; start it once. A soft reset
     // gives lwIP its usual period back.
     ticks_init();
+    #if !MPS2_NET_BESIDE_MODLWIP
+    MP_STATE_VM(mps2_net_hook_exception) = MP_OBJ_NULL;
+    #endif
     if (net_started) {
         set_lwip_period(1000);
         return;
@@ -482,6 +519,10 @@ static mp_obj_t lan_stats(void) {
     // lwIP calls made outside its context (0), and where the first was.
     mp_obj_dict_store(d, mp_obj_new_str("unlocked", 8), mp_obj_new_int_from_uint(unlocked));
     mp_obj_dict_store(d, mp_obj_new_str("unlocked_at", 11), mp_obj_new_int_from_uint(unlocked_at));
+    #if !MPS2_NET_BESIDE_MODLWIP
+    // How often the event hook has slept (stm32's shape only).
+    mp_obj_dict_store(d, mp_obj_new_str("sleeps", 6), mp_obj_new_int_from_uint(sleeps));
+    #endif
     return d;
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(lan_stats_obj, lan_stats);
@@ -559,6 +600,9 @@ static const mp_rom_map_elem_t lan_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_poll), MP_ROM_PTR(&lan_poll_obj) },
     { MP_ROM_QSTR(MP_QSTR_preempt), MP_ROM_PTR(&lan_preempt_obj) },
     { MP_ROM_QSTR(MP_QSTR_pcbs), MP_ROM_PTR(&lan_pcbs_obj) },
+    #if !MPS2_NET_BESIDE_MODLWIP
+    { MP_ROM_QSTR(MP_QSTR_pend_in_hook), MP_ROM_PTR(&lan_pend_in_hook_obj) },
+    #endif
 };
 static MP_DEFINE_CONST_DICT(lan_module_globals, lan_module_globals_table);
 

@@ -28,8 +28,28 @@
 void mps2_net_init(void);
 void mps2_net_poll(void);
 #define MICROPY_PORT_INIT_FUNC mps2_net_init()
+#if MPS2_NET_BESIDE_MODLWIP
+// rp2's shape of the hooks (the newer macros). rp2 sleeps in
+// MICROPY_INTERNAL_WFE; this board does not, so that the benchmarks (run
+// on this build, QEMU counting instructions) count no time asleep.
 #define MICROPY_INTERNAL_EVENT_HOOK mps2_net_poll()
 #define MICROPY_INTERNAL_WFE(timeout_ms)
+#else
+// stm32's shape (1.25, also mimxrt and renesas-ra): the old macro, which
+// runs what is pending, which may raise, and sleeps until the next
+// interrupt. (mps2_net_hook_pend stands for an interrupt that makes
+// something pending just then: lan.pend_in_hook.)
+void mps2_net_hook_pend(void);
+void mps2_net_sleep(void);
+#define MICROPY_EVENT_POLL_HOOK \
+    do { \
+        extern void mp_handle_pending(bool); \
+        mps2_net_hook_pend(); \
+        mp_handle_pending(true); \
+        mps2_net_poll(); \
+        mps2_net_sleep(); \
+    } while (0);
+#endif
 
 // The lwIP lock, in the two shapes real ports give it, each with the
 // meaning it has there: PendSV, where lwIP runs, is held off while the lock

@@ -1138,6 +1138,60 @@ except OSError as e:
                               "recvfrom, timeout ETIMEDOUT\nrecv, new socket ENOTCONN\nNone -1\n"
                               "recv, closed EBADF\n")
 
+    def test_waits_go_through_the_ports_event_hook(self):
+        """A wait turns through the port's event hook, in the shape the
+        port has it. stm32's (1.25, also mimxrt and renesas-ra: the
+        usocket-only board) is the old MICROPY_EVENT_POLL_HOOK, which runs
+        what is pending and sleeps until the next interrupt: a wait of
+        300 ms sleeps about once a millisecond, where it used to spin
+        without sleeping at all. What that macro raises (something made
+        pending just as it ran, lan.pend_in_hook) comes out of the call,
+        and the socket works on and closes. rp2's (the newer macros, the
+        board beside modlwip) is MICROPY_INTERNAL_EVENT_HOOK, which here
+        lets lwIP run at once, and a sleep this board leaves out for its
+        benchmarks: lwIP runs many times a millisecond."""
+        out = self.run_on_board("""
+udp0 = lan.stats()['udp_pcb']
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(('', 5000))
+u.settimeout(0.3)
+st0, t0 = lan.stats(), time.ticks_ms()
+try:
+    u.recv(10)
+except OSError as e:
+    print('timeout', errno.errorcode.get(e.errno, e.errno))
+ms, st = time.ticks_diff(time.ticks_ms(), t0), lan.stats()
+old_hook = hasattr(lan, 'pend_in_hook')
+print('old hook', old_hook)
+if old_hook:
+    slept = st['sleeps'] - st0['sleeps']
+    print('sleeps about once a ms', ms // 2 <= slept <= ms + 10, slept, ms)
+    u.settimeout(5)
+    for exc in (ValueError('from the hook'), KeyboardInterrupt):
+        lan.pend_in_hook(exc)
+        try:
+            u.recv(10)
+        except BaseException as e:
+            print('raised', repr(e))
+    u.settimeout(0.05)
+    try:
+        u.recv(10)
+    except OSError as e:
+        print('then', errno.errorcode.get(e.errno, e.errno))
+else:
+    runs = st['lwip_runs'] - st0['lwip_runs']
+    print('lwIP runs at every turn', runs > 4 * ms, runs, ms)
+u.close()
+print('closed', lan.stats()['udp_pcb'] == udp0)
+""")
+        self.assertIn("timeout ETIMEDOUT\n", out)
+        if "old hook True" in out:
+            self.assertIn("sleeps about once a ms True", out)
+            self.assertIn("raised ValueError('from the hook',)\nraised KeyboardInterrupt()\nthen ETIMEDOUT\n", out)
+        else:
+            self.assertIn("lwIP runs at every turn True", out)
+        self.assertIn("closed True", out)
+
     def test_ctrl_c_interrupts_code_that_never_waits(self):
         # Real boards see Ctrl-C in their UART's interrupt, wherever the
         # program is; this one looks in SysTick. (It used to look only
