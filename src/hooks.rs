@@ -49,8 +49,10 @@ impl Drop for AtomicSection {
 extern "C" {
     /// mp_hal_ticks_ms().
     fn usocket_hook_ticks_ms() -> u32;
-    /// Lets lwIP make progress once: poll the network driver and run lwIP's
-    /// timers (or wait for the interrupt that does), without raising.
+    /// One turn of a wait: lets lwIP make progress (poll the network
+    /// driver and run lwIP's timers, or sleep until the interrupt that
+    /// does), without raising. Called with the GIL released: on ports with
+    /// the old event hook it takes the GIL to run it.
     fn usocket_hook_net_poll();
     /// Takes the port's lwIP lock; the value goes back to `usocket_hook_lwip_exit`.
     fn usocket_hook_lwip_enter() -> u32;
@@ -79,7 +81,7 @@ pub fn ticks_ms() -> u32 {
 #[cfg(usocket_backend = "lwip_raw")]
 pub fn net_poll() {
     // SAFETY: runs lwIP's input and timers outside any lwIP lock we hold
-    // (callers release it first); cannot raise.
+    // (callers release it first, and the GIL); cannot raise.
     unsafe { usocket_hook_net_poll() }
 }
 

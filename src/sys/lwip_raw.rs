@@ -1435,7 +1435,7 @@ fn resolve_name(host: &[u8], family: i32) -> core::result::Result<SockAddr, Erro
         if now_ms().wrapping_sub(start) > DNS_TIMEOUT_MS {
             break Err(Error::Gai(consts::EAI_FAIL));
         }
-        hooks::net_poll();
+        hooks::without_gil(hooks::net_poll);
         if hooks::pending() {
             break Err(Error::Os(Errno::EINTR));
         }
