@@ -1504,9 +1504,9 @@ static mp_obj_t mod_getaddrinfo(size_t n_args, const mp_obj_t *args, mp_map_t *k
         { MP_QSTR_af, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
     };
     mp_arg_val_t vals[MP_ARRAY_SIZE(allowed)];
-    if (kw_args->used == 0 && n_args <= ARG_af) {
-        // Positional arguments only (at least two: the function's minimum):
-        // mp_arg_parse_all would look each missing one up as a keyword.
+    if (kw_args->used == 0 && n_args >= 2 && n_args <= ARG_af) {
+        // Positional arguments only: mp_arg_parse_all would look each
+        // missing one up as a keyword.
         for (size_t i = 0; i < MP_ARRAY_SIZE(allowed); ++i) {
             vals[i].u_obj = i < n_args ? args[i] : allowed[i].defval.u_obj;
         }
@@ -1568,7 +1568,8 @@ static mp_obj_t mod_getaddrinfo(size_t n_args, const mp_obj_t *args, mp_map_t *k
     }
     return list;
 }
-static MP_DEFINE_CONST_FUN_OBJ_KW(mod_getaddrinfo_obj, 2, mod_getaddrinfo);
+// (No positional minimum: host and port may be keywords, as in CPython.)
+static MP_DEFINE_CONST_FUN_OBJ_KW(mod_getaddrinfo_obj, 0, mod_getaddrinfo);
 
 // inet_pton(family, text) -> packed bytes
 static mp_obj_t mod_inet_pton(mp_obj_t family_in, mp_obj_t text_in) {

@@ -43,6 +43,14 @@ try:
     socket.getaddrinfo("localhost", 80, 0, 0, 0, socket.AI_NUMERICHOST)
 except OSError as e:
     print(e.errno == socket.EAI_NONAME, e.errno < 0, isinstance(e.args[1], str))
+print("every argument by keyword, as CPython takes them")
+show(socket.getaddrinfo(host="127.0.0.1", port=80, family=socket.AF_INET, type=socket.SOCK_STREAM, proto=0, flags=0))
+show(socket.getaddrinfo("127.0.0.1", port=80, type=socket.SOCK_DGRAM))
+for args, kw in (((), {}), (("127.0.0.1",), {}), ((), {"port": 80})):
+    try:
+        socket.getaddrinfo(*args, **kw)
+    except TypeError:
+        print("TypeError without host or port")
 print("the usual MicroPython idiom")
 addr = socket.getaddrinfo("127.0.0.1", 8000)[0][-1]
 print(addr)
