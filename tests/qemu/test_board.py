@@ -1144,12 +1144,13 @@ except OSError as e:
         usocket-only board) is the old MICROPY_EVENT_POLL_HOOK, which runs
         what is pending and sleeps until the next interrupt: a wait of
         300 ms sleeps once a millisecond (300 times on an idle machine),
-        where it used to spin without sleeping at all. What that macro raises (something made
-        pending just as it ran, lan.pend_in_hook) comes out of the call,
-        and the socket works on and closes. rp2's (the newer macros, the
-        board beside modlwip) is MICROPY_INTERNAL_EVENT_HOOK, which here
-        lets lwIP run at once, and a sleep this board leaves out for its
-        benchmarks: lwIP runs many times a millisecond."""
+        where it used to spin without sleeping at all. What that macro
+        raises (something made pending just as it ran, lan.pend_in_hook)
+        comes out of the call, and the socket works on and closes. rp2's
+        (the newer macros, the board beside modlwip) is
+        MICROPY_INTERNAL_EVENT_HOOK, which here lets lwIP run at once, and
+        a sleep this board leaves out for its benchmarks: lwIP runs many
+        times a millisecond."""
         out = self.run_on_board("""
 udp0 = lan.stats()['udp_pcb']
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
