@@ -268,6 +268,18 @@ static void set_lwip_period(uint32_t us) {
 // only: a copy in RAM with ours (aligned for VTOR: 16 + 32 external).
 static uint32_t ram_vectors[48] __attribute__((aligned(256)));
 
+// UART0's receive interrupt (external interrupt 0 on the AN385), at
+// SysTick's priority: both read the UART.
+#define UART0_CTRL (*(volatile uint32_t *)0x40004008)
+#define UART0_INTCLEAR (*(volatile uint32_t *)0x4000400c)
+#define UART_CTRL_RX_INTEN (1u << 3)
+#define UART_INT_RX (1u << 1)
+#define NVIC_ISER0 (*(volatile uint32_t *)0xe000e100)
+#define NVIC_IPR0 (*(volatile uint32_t *)0xe000e400)
+#define IRQ_UART0_RX 0
+
+static void mps2_uart_rx(void);
+
 static void interrupts_init(void) {
     const uint32_t *flash = (const uint32_t *)SCB_VTOR;
     for (size_t i = 0; i < MP_ARRAY_SIZE(ram_vectors); ++i) {
@@ -275,18 +287,23 @@ static void interrupts_init(void) {
     }
     ram_vectors[14] = (uint32_t)mps2_pendsv;
     ram_vectors[15] = (uint32_t)mps2_systick;
+    ram_vectors[16 + IRQ_UART0_RX] = (uint32_t)mps2_uart_rx;
     SCB_VTOR = (uint32_t)ram_vectors;
     SCB_SHPR3 = (PRI_SYSTICK << 24) | (PRI_PENDSV << 16);
+    NVIC_IPR0 = (NVIC_IPR0 & ~0xffu) | PRI_SYSTICK;
+    UART0_CTRL |= UART_CTRL_RX_INTEN;
+    NVIC_ISER0 = 1u << IRQ_UART0_RX;
     set_lwip_period(1000);
 }
 
-// Ctrl-C while code runs, as real boards see it in their UART's receive
-// interrupt: the qemu port has no UART interrupt, so SysTick looks at the
-// UART every tick, and so does every read of stdin and every wait (at
-// once). A Ctrl-C while code runs (the interrupt character is set only
-// then) schedules KeyboardInterrupt; any other byte is held for the next
-// read of stdin (QEMU holds the ones after it). The UART is read with
-// interrupts off outside SysTick, so a byte is taken once.
+// Ctrl-C while code runs, as real boards see it: in the UART's receive
+// interrupt (the qemu port's UART driver has none; the board enables it),
+// and also every SysTick, every read of stdin and every wait. A Ctrl-C
+// while code runs (the interrupt character is set only then) schedules
+// KeyboardInterrupt; any other byte is held for the next read of stdin
+// (QEMU holds the ones after it, and interrupts again when it is read).
+// The UART is read with interrupts off outside them, so a byte is taken
+// once.
 static int stdin_held = -1;
 
 static void poll_uart(void) {
@@ -318,18 +335,30 @@ static inline void irq_restore(uint32_t primask) {
 // leaves lwIP to SysTick, as real boards do whatever the program does: a
 // connection closed with data still unacknowledged goes on retransmitting
 // after the code that closed it has ended.
+// It sleeps until the next interrupt (a byte, or SysTick), as real boards
+// do: with interrupts masked between the look and the wfi, which a
+// pending interrupt still ends, so a byte that comes in between is not
+// slept through.
 int __wrap_mp_hal_stdin_rx_chr(void) {
     for (;;) {
         uint32_t primask = irq_off();
         poll_uart();
         int c = stdin_held;
         stdin_held = -1;
+        if (c < 0) {
+            __asm volatile ("wfi" ::: "memory");
+        }
         irq_restore(primask);
         if (c >= 0) {
             return c;
         }
         mp_handle_pending(true); // a Ctrl-C during input() raises here
     }
+}
+
+static void mps2_uart_rx(void) {
+    UART0_INTCLEAR = UART_INT_RX;
+    poll_uart();
 }
 
 static void mps2_systick(void) {

@@ -1195,6 +1195,24 @@ print('closed', lan.stats()['udp_pcb'] == udp0)
             self.assertIn("lwIP runs at every turn True", out)
         self.assertIn("closed True", out)
 
+    def test_the_board_sleeps_at_the_repl(self):
+        """Waiting for input, the board sleeps until the UART's receive
+        interrupt or SysTick, as real boards do (it used to spin: QEMU
+        took a whole host core while `make run-qemu` sat at its prompt).
+        Code pasted into it still goes in at once."""
+        def cpu_seconds():
+            with open("/proc/%d/stat" % self.board.proc.pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        before = cpu_seconds()
+        time.sleep(2)
+        used = cpu_seconds() - before
+        self.assertLess(used, 1.0, "QEMU used %.2f s of CPU in 2 s at the prompt" % used)
+        code = "x = 0\n" + "".join("x += %d\n" % i for i in range(600)) + "print(x)\n"
+        t = time.monotonic()
+        self.assertEqual(self.run_on_board(code), "%d\n" % sum(range(600)))
+        self.assertLess(time.monotonic() - t, 10)
+
     def test_ctrl_c_interrupts_code_that_never_waits(self):
         # Real boards see Ctrl-C in their UART's interrupt, wherever the
         # program is; this one looks in SysTick. (It used to look only
