@@ -1743,6 +1743,7 @@ while True:
     got += 1
 u.close()
 st = lan.stats()
+print('received', got)
 print('in order', bad[:5], got > %d, st['pbuf'] - base['pbuf'], st['pbuf_pool'] - base['pbuf_pool'], st['mem'] - base['mem'])
 """ % (count // 10))
         self.board.wait_listening(TIMEOUT)
@@ -1751,7 +1752,11 @@ print('in order', bad[:5], got > %d, st['pbuf'] - base['pbuf'], st['pbuf_pool'] 
                 h.sendto(b"%08d" % i * 8, ("127.0.0.1", self.udp_in))
                 if i % 8 == 7:
                     time.sleep(0.0005)
-        self.assertEqual(self.finish_preempted(), "in order [] True 0 0 0\n")
+        # (1,300 to 1,900 of them come in on an idle machine; the rest find
+        # the queue full. With both cores of the machine busy elsewhere,
+        # fewer than 400 came in once.)
+        received, result = self.finish_preempted().split("\n", 1)
+        self.assertEqual(result, "in order [] True 0 0 0\n", "%s of %d" % (received, count))
 
     def test_readiness_polled_while_it_changes(self):
         # A non-blocking client polls for each echo (guestfwd to the host)
