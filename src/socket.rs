@@ -326,6 +326,12 @@ impl Socket {
         let dont_wait = attempt.flags() & consts::MSG_DONTWAIT != 0;
         let timeout = if dont_wait { Timeout::NonBlocking } else { self.timeout() };
         let kernel_blocks = !dont_wait && !self.handle_nonblocking();
+        // A read that may wait and that the backend knows, without asking the
+        // stack, would find nothing waits at once (lwIP's raw API).
+        let mut nothing_yet = timeout != Timeout::NonBlocking
+            && !kernel_blocks
+            && interest == Interest::Read
+            && sys::nothing_to_take(&self.sys, matches!(attempt, Attempt::Accept(..)));
         loop {
             // Something pending (Ctrl-C) is run before blocking again: a
             // blocking write that sent part of its data returns the count, not
@@ -333,7 +339,13 @@ impl Socket {
             if kernel_blocks && hooks::pending() {
                 return Err(Errno::EINTR);
             }
-            let r = if kernel_blocks { hooks::without_gil(|| attempt.once(&mut self.sys)) } else { attempt.once(&mut self.sys) };
+            let r = if core::mem::take(&mut nothing_yet) {
+                Err(Errno::EAGAIN)
+            } else if kernel_blocks {
+                hooks::without_gil(|| attempt.once(&mut self.sys))
+            } else {
+                attempt.once(&mut self.sys)
+            };
             match r {
                 Err(Errno::EINTR) => {
                     if hooks::pending() {

@@ -1245,6 +1245,13 @@ fn peer_addr(st: &State) -> Result<SockAddr> {
 
 /// Readiness from the socket's state, as modlwip computes it.
 pub fn readiness(st: &State, wanted: PollFlags) -> PollFlags {
+    // "Not readable" needs no lock: an asyncio loop asks every socket it
+    // waits on, on every pass (16 times per round trip of the board's echo),
+    // and nearly always hears that. In those states the locked answer has
+    // no other flag (a live pcb: not failed, not over both ways).
+    if (wanted & !PollFlags::RD).is_empty() && !load(&st.pcb).is_null() && nothing_to_take(st, load(&st.conn) == CONN_LISTENING) {
+        return PollFlags::empty();
+    }
     let _lock = LwipLock::take();
     let mut r = PollFlags::empty();
     match st.kind {
@@ -1302,6 +1309,36 @@ pub fn readiness(st: &State, wanted: PollFlags) -> PollFlags {
     r & (wanted | PollFlags::ALWAYS)
 }
 
+/// A field lwIP's callbacks may write meanwhile (in PendSV or an
+/// interrupt, or on another core), read without the lock.
+fn load<T: Copy>(field: &T) -> T {
+    // SAFETY: an aligned field of a live State, a byte or a word, which every
+    // target this backend runs on reads whole in one instruction: the value
+    // is the old one or the new one. Volatile, so that a wait loop reads it
+    // again on every turn.
+    unsafe { ptr::read_volatile(field) }
+}
+
+/// True when the next `recv`/`recvfrom` (or, `accepting`, `accept`) would
+/// say "would block", read without the lock, as modlwip's waits look at a
+/// socket: the wait's test after lwIP ran, and the reason a blocking read
+/// waits at once instead of taking the lock to find nothing (on the board,
+/// 300 instructions per round trip of a TCP ping-pong). A stale answer costs
+/// one more turn of the wait, or one attempt, which decides under the lock.
+/// It matches the attempts' "would block" exactly, or a read would wait
+/// where the attempt fails at once (a recv on a listener).
+pub fn nothing_to_take(st: &State, accepting: bool) -> bool {
+    match load(&st.kind) {
+        KIND_TCP => match load(&st.conn) {
+            CONN_LISTENING => accepting && load(&st.aq_len) == 0,
+            CONN_CONNECTED | CONN_CONNECTING => !accepting && load(&st.rx).is_null() && load(&st.flags) & FLAG_RD_SHUT == 0,
+            _ => false,
+        },
+        KIND_UDP => !accepting && load(&st.uq_len) == 0,
+        _ => false,
+    }
+}
+
 /// Lets lwIP run until the socket may be ready for `interest` (true) or the
 /// wait is over (false); `EINTR` if MicroPython has something pending.
 pub fn wait(st: &State, interest: Interest, wait: Wait) -> Result<bool> {
@@ -1313,7 +1350,13 @@ pub fn wait(st: &State, interest: Interest, wait: Wait) -> Result<bool> {
     loop {
         // lwIP runs first: the caller has just found the socket not ready.
         hooks::net_poll();
-        if !readiness(st, want).is_empty() {
+        let ready = match interest {
+            // A reader only has to know whether its next attempt finds
+            // something; that needs no lock (the attempt takes it).
+            Interest::Read => !nothing_to_take(st, load(&st.conn) == CONN_LISTENING),
+            Interest::Write => !readiness(st, want).is_empty(),
+        };
+        if ready {
             return Ok(true);
         }
         if hooks::pending() {

@@ -600,6 +600,12 @@ fn poll_flags(revents: c::c_short) -> PollFlags {
     f
 }
 
+/// Whether a read is known to find nothing without asking the kernel: never.
+#[inline(always)]
+pub fn nothing_to_take(_st: &State, _accepting: bool) -> bool {
+    false
+}
+
 /// Readiness now, without waiting.
 pub fn readiness(st: &State, wanted: PollFlags) -> PollFlags {
     let mut pfd = c::pollfd { fd: st.fd, events: poll_events(wanted), revents: 0 };

@@ -1138,6 +1138,55 @@ except OSError as e:
                               "recvfrom, timeout ETIMEDOUT\nrecv, new socket ENOTCONN\nNone -1\n"
                               "recv, closed EBADF\n")
 
+    def test_reads_that_cannot_wait_fail_at_once(self):
+        """A blocking read on lwIP's raw API waits at once when the socket's
+        state says there is nothing to take, without the lock: a read that
+        fails instead (recv on a listener, accept on a connection or a UDP
+        socket) or that has its answer (data, the peer's close, end of
+        stream after SHUT_RD) must not wait for data that never comes (the
+        sockets block: such a wait would hang to the test's timeout)."""
+        self.board.start("""
+def err(f, *a):
+    try:
+        return f(*a)
+    except OSError as e:
+        return errno.errorcode.get(e.errno, e.errno)
+l = socket.socket()
+l.bind(('', 0))
+l.listen(1)  # nobody connects to it: a recv that waits, waits for ever
+print('recv, listener', err(l.recv, 1), err(l.recvfrom, 1))
+l.close()
+l = listen_80(2)
+s, _ = l.accept()
+print('data, then the close', s.recv(1), s.recv(1), s.recv(1))
+s.close()
+s, _ = l.accept()  # a connection that stays silent
+print('accept, connection', err(s.accept))
+s.shutdown(socket.SHUT_RD)
+print('after SHUT_RD', s.recv(1), err(s.recvfrom, 1)[0])
+s.close()
+l.close()
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+print('accept, udp', err(u.accept))
+u.close()
+s = socket.socket()
+print('recv, new', err(s.recv, 1))
+s.close()
+""")
+        c = self.connect_in()
+        c.sendall(b"ab")
+        c.close()
+        c = socket.create_connection(("127.0.0.1", self.tcp_in), timeout=TIMEOUT)
+        try:
+            out, err = self.board.follow(TIMEOUT)
+        finally:
+            c.close()
+        self.assertEqual(err, "")
+        self.assertEqual(out.replace("\r\n", "\n"),
+                         "recv, listener ENOTCONN ENOTCONN\n"
+                         "data, then the close b'a' b'b' b''\naccept, connection EINVAL\nafter SHUT_RD b'' b''\n"
+                         "accept, udp EINVAL\nrecv, new ENOTCONN\n")
+
     def test_waits_go_through_the_ports_event_hook(self):
         """A wait turns through the port's event hook, in the shape the
         port has it. stm32's (1.25, also mimxrt and renesas-ra: the
