@@ -413,8 +413,11 @@ l.close()
         # (lwIP drops a FIN that comes while data is held; the peer sends
         # it again.)
         self.board.start("""
-l = listen_80(3)
+# (Counted before listening: the host connects and sends as soon as the
+# board says it listens, and lwIP runs in PendSV, so the data could be held
+# before a count taken after; the wait below then ran its whole 30 s.)
 base = lan.stats()['pbuf_pool']
+l = listen_80(3)
 # lwIP runs until both data segments are held for the queued connections,
 # and 500 ms more for the FIN sent before them.
 t = time.ticks_ms()
