@@ -1249,7 +1249,7 @@ pub fn readiness(st: &State, wanted: PollFlags) -> PollFlags {
     // waits on, on every pass (16 times per round trip of the board's echo),
     // and nearly always hears that. In those states the locked answer has
     // no other flag (a live pcb: not failed, not over both ways).
-    if (wanted & !PollFlags::RD).is_empty() && !load(&st.pcb).is_null() && nothing_to_take(st, load(&st.conn) == CONN_LISTENING) {
+    if (wanted & !PollFlags::RD).is_empty() && !load(&st.pcb).is_null() && nothing_to_read(st) {
         return PollFlags::empty();
     }
     let _lock = LwipLock::take();
@@ -1323,7 +1323,7 @@ fn load<T: Copy>(field: &T) -> T {
 /// say "would block", read without the lock, as modlwip's waits look at a
 /// socket: the wait's test after lwIP ran, and the reason a blocking read
 /// waits at once instead of taking the lock to find nothing (on the board,
-/// 300 instructions per round trip of a TCP ping-pong). A stale answer costs
+/// 150 instructions per round trip of a TCP ping-pong). A stale answer costs
 /// one more turn of the wait, or one attempt, which decides under the lock.
 /// It matches the attempts' "would block" exactly, or a read would wait
 /// where the attempt fails at once (a recv on a listener).
@@ -1339,13 +1339,15 @@ pub fn nothing_to_take(st: &State, accepting: bool) -> bool {
     }
 }
 
+/// [`nothing_to_take`] for whatever reads this socket: `accept` on a
+/// listener, `recv` on the others.
+fn nothing_to_read(st: &State) -> bool {
+    nothing_to_take(st, load(&st.conn) == CONN_LISTENING)
+}
+
 /// Lets lwIP run until the socket may be ready for `interest` (true) or the
 /// wait is over (false); `EINTR` if MicroPython has something pending.
 pub fn wait(st: &State, interest: Interest, wait: Wait) -> Result<bool> {
-    let want = match interest {
-        Interest::Read => PollFlags::RD,
-        Interest::Write => PollFlags::WR,
-    };
     let start = if let Wait::Millis(_) = wait { now_ms() } else { 0 };
     loop {
         // lwIP runs first: the caller has just found the socket not ready.
@@ -1353,8 +1355,8 @@ pub fn wait(st: &State, interest: Interest, wait: Wait) -> Result<bool> {
         let ready = match interest {
             // A reader only has to know whether its next attempt finds
             // something; that needs no lock (the attempt takes it).
-            Interest::Read => !nothing_to_take(st, load(&st.conn) == CONN_LISTENING),
-            Interest::Write => !readiness(st, want).is_empty(),
+            Interest::Read => !nothing_to_read(st),
+            Interest::Write => !readiness(st, PollFlags::WR).is_empty(),
         };
         if ready {
             return Ok(true);
