@@ -85,8 +85,9 @@
 // nothing may fail, or a MemoryError would lose them.
 typedef struct {
     mp_obj_tuple_t *tuple; // 4 items for AF_INET6, 2 otherwise; NULL for AF_UNIX
-    mp_obj_str_t *host;    // with room for the longest address text (AF_UNIX:
-                           // path); NULL: no room
+    mp_obj_str_t *host;    // the text's str object; NULL: no room
+    byte *text;            // room for the longest address text and a NUL
+                           // (AF_UNIX: path): an allocation of its own
 } addr_room_t;
 
 #if USOCKET_BACKEND_POSIX
@@ -496,30 +497,24 @@ static bool addr_from_obj(const usocket_t *sock, mp_obj_t o, usocket_addr_t *out
     return check(status) == 1;
 }
 
-// A str of address text the core wrote (ASCII), in one allocation with its
-// text: unlike mp_obj_new_str, no UTF-8 check, no search for an equal qstr,
-// no second allocation and no hash until one is needed (0 is "not computed"
-// for MicroPython's str objects). Half the instructions of mp_obj_new_str
-// finding an interned qstr, a third of it making a new str. `o` has room
-// for `len` bytes of text after it, and they are written.
-static mp_obj_t str_at(mp_obj_str_t *o, size_t len, const mp_obj_type_t *type) {
-    byte *data = (byte *)(o + 1);
+// Makes `o` (allocated, not yet an object) the str or bytes object of the
+// `len` bytes the core wrote at `data`, which has room for the NUL too:
+// unlike mp_obj_new_str, no UTF-8 check (address text is ASCII), no search
+// for an equal qstr, no copy and no hash until one is needed (0 is "not
+// computed" for MicroPython's str objects). Allocates nothing.
+//
+// `data` must be an allocation of its own, as in every str MicroPython
+// makes: a memoryview of the object points at its data, and the collector
+// keeps an allocation alive only through a pointer to its start. (Text
+// placed after the object, in one allocation, was freed under such a view:
+// tests/micropython/gc_views.py.)
+static mp_obj_t str_of(mp_obj_str_t *o, byte *data, size_t len, const mp_obj_type_t *type) {
     data[len] = '\0';
     o->base.type = type;
     o->len = len;
     o->hash = 0;
     o->data = data;
     return MP_OBJ_FROM_PTR(o);
-}
-
-static mp_obj_t ascii_str_at(mp_obj_str_t *o, size_t len) {
-    return str_at(o, len, &mp_type_str);
-}
-
-static mp_obj_t ascii_str(const uint8_t *text, size_t len) {
-    mp_obj_str_t *o = m_malloc(sizeof(mp_obj_str_t) + len + 1);
-    memcpy(o + 1, text, len);
-    return ascii_str_at(o, len);
 }
 
 #if USOCKET_BACKEND_POSIX
@@ -529,9 +524,9 @@ static mp_obj_t ascii_str(const uint8_t *text, size_t len) {
 #endif
 
 // The longest text of an address that fits a room. An AF_INET socket's room
-// holds dotted-quad text only: with its str that is two GC blocks on 32- and
-// 64-bit ports, as for the shortest address, so filling it gives nothing
-// back and needs no gc_realloc (~150 instructions per accept or new sender).
+// holds dotted-quad text only: 16 bytes, one GC block on 32- and 64-bit
+// ports, as for the shortest address, so filling it gives nothing back and
+// needs no gc_realloc (~150 instructions per accept or new sender).
 #define ADDR_ROOM_IPV4 (15) // 255.255.255.255
 static size_t addr_room_text_max(const addr_room_t *room) {
     return room->tuple == NULL ? ADDR_ROOM_MAX : room->tuple->len == 2 ? ADDR_ROOM_IPV4 : USOCKET_ADDR_TEXT_MAX;
@@ -540,22 +535,23 @@ static size_t addr_room_text_max(const addr_room_t *room) {
 static void addr_room_new(addr_room_t *room, int32_t family) {
     room->tuple = USOCKET_IS_UNIX(family) ? NULL
         : MP_OBJ_TO_PTR(mp_obj_new_tuple(family == USOCKET_AF_INET6 ? 4 : 2, NULL));
-    room->host = m_malloc(sizeof(mp_obj_str_t) + addr_room_text_max(room) + 1);
+    room->host = m_new_obj(mp_obj_str_t);
+    room->text = m_new(byte, addr_room_text_max(room) + 1);
 }
 
 #if USOCKET_BACKEND_POSIX
 // An AF_UNIX address, as CPython gives it: a file name as a str (bytes if
 // it is not UTF-8), an abstract name (a NUL first) as bytes, an unnamed
 // socket as ''. In the room; allocates nothing.
-static mp_obj_t unix_path_fill(mp_obj_str_t *o, const usocket_addr_t *a) {
+static mp_obj_t unix_path_fill(addr_room_t *room, const usocket_addr_t *a) {
     size_t len = a->path_len;
-    memcpy(o + 1, a->path, len);
-    o = (mp_obj_str_t *)m_renew(byte, o, sizeof(mp_obj_str_t) + ADDR_ROOM_MAX + 1, sizeof(mp_obj_str_t) + len + 1);
+    memcpy(room->text, a->path, len);
+    byte *path = m_renew(byte, room->text, ADDR_ROOM_MAX + 1, len + 1); // shrinking: in place
     bool text = len == 0 || a->path[0] != 0;
     #if MICROPY_PY_BUILTINS_STR_UNICODE_CHECK
     text = text && utf8_check(a->path, len);
     #endif
-    return str_at(o, len, text ? &mp_type_str : &mp_type_bytes);
+    return str_of(room->host, path, len, text ? &mp_type_str : &mp_type_bytes);
 }
 #endif
 
@@ -570,24 +566,24 @@ static mp_obj_t addr_room_fill(addr_room_t *room, const usocket_addr_t *a) {
     }
     #if USOCKET_BACKEND_POSIX
     if (room->tuple == NULL) {
-        return unix_path_fill(room->host, a);
+        return unix_path_fill(room, a);
     }
     #endif
     size_t room_max = addr_room_text_max(room);
-    size_t len = usocket_addr_format(a, (uint8_t *)(room->host + 1), room_max);
+    size_t len = usocket_addr_format(a, room->text, room_max);
     if (len > room_max) {
         return mp_const_none;
     }
-    mp_obj_str_t *o = room->host;
+    byte *text = room->text;
     if (room_max > ADDR_ROOM_IPV4) {
-        o = (mp_obj_str_t *)m_renew(byte, o, sizeof(mp_obj_str_t) + room_max + 1, sizeof(mp_obj_str_t) + len + 1);
+        text = m_renew(byte, text, room_max + 1, len + 1); // shrinking: in place
     }
     // An IPv4 address in a room made for IPv6 (a dual-stack socket's) leaves
     // two slots unused; a socket's room is never too small for its addresses.
     size_t n = MIN(a->family == USOCKET_AF_INET6 ? 4 : 2, room->tuple->len);
     room->tuple->len = n;
     mp_obj_t *items = room->tuple->items;
-    items[0] = ascii_str_at(o, len);
+    items[0] = str_of(room->host, text, len, &mp_type_str);
     items[1] = MP_OBJ_NEW_SMALL_INT(a->port);
     if (n == 4) {
         // 20 bits and an interface number: small ints on every port
@@ -1590,7 +1586,7 @@ static mp_obj_t mod_inet_ntop(mp_obj_t family_in, mp_obj_t packed_in) {
     mp_get_buffer_raise(packed_in, &packed, MP_BUFFER_READ);
     uint8_t text[USOCKET_ADDR_TEXT_MAX];
     mp_int_t n = check(usocket_inet_ntop(get_int32(family_in), packed.buf, packed.len, text));
-    return ascii_str(text, n);
+    return mp_obj_new_str_copy(&mp_type_str, text, n);
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(mod_inet_ntop_obj, mod_inet_ntop);
 

@@ -64,3 +64,28 @@ def fds_back(before, last):
     `before` is fine too: an earlier test's kept socket may go now."""
     n = open_fds() - before
     return 0 if n <= last else n
+
+
+def views_survive(label, make, n=20):
+    """Takes a memoryview of each of n objects make(i) returns, drops the
+    objects, collects, allocates every free block, and prints whether the
+    views still show what the objects held."""
+    import gc
+
+    views, copies = [], []
+    for i in range(n):
+        o = make(i)
+        views.append(memoryview(o))
+        copies.append(bytes(memoryview(o)))
+    o = None
+    gc.collect()
+    # Allocate every free block (zeroed), whatever was freed and wherever.
+    junk = []
+    try:
+        while True:
+            junk.append(bytearray(8))
+    except MemoryError:
+        pass
+    junk = None
+    bad = [(bytes(v), c) for v, c in zip(views, copies) if bytes(v) != c]
+    print(label, "intact" if not bad else bad[:2])

@@ -7,7 +7,7 @@ import os
 import random
 import select
 import struct
-from _helpers import socket, expect, ename
+from _helpers import socket, expect, ename, views_survive
 
 tag = "%08x" % random.getrandbits(30)
 # A short directory for the file names (AF_UNIX allows 107 bytes): TMPDIR,
@@ -209,6 +209,16 @@ def wake_all():
     print(woken)
     b.close()
     d.close()
+
+
+# Paths the module returns own their data (tests/micropython/gc_views.py):
+# a file name as str, an abstract name as bytes.
+for name, kind in ((DIR + "/views", "file name"), (b"\0usocket-views-" + tag.encode(), "abstract name")):
+    v = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    v.bind(name)
+    views_survive(kind, lambda i: v.getsockname())
+    v.close()
+os.remove(DIR + "/views")
 
 
 wake_all()
