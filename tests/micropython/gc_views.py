@@ -6,39 +6,27 @@
 # reused the memory.)
 from _helpers import socket, tcp_pair, views_survive
 
-l4 = socket.socket()
-l4.bind(("127.0.0.1", 0))
-l4.listen(4)
+def accepted_hosts(family, host):
+    """A new connection's peer host for each call, over loopback."""
+    l = socket.socket(family)
+    l.bind((host, 0))
+    l.listen(4)
+
+    def make(i):
+        c = socket.socket(family)
+        c.connect(l.getsockname())
+        s, peer = l.accept()
+        c.close()
+        s.close()
+        return peer[0]
+
+    return l, make
 
 
-def accepted_host(i):
-    c = socket.socket()
-    c.connect(l4.getsockname())
-    s, peer = l4.accept()
-    c.close()
-    s.close()
-    return peer[0]
-
-
-views_survive("accept, IPv4 host", accepted_host)
-
-l6 = socket.socket(socket.AF_INET6)
-l6.bind(("::1", 0))
-l6.listen(4)
-
-
-def accepted_host6(i):
-    c = socket.socket(socket.AF_INET6)
-    c.connect(l6.getsockname())
-    s, peer = l6.accept()
-    c.close()
-    s.close()
-    return peer[0]
-
-
-views_survive("accept, IPv6 host", accepted_host6)
-l4.close()
-l6.close()
+for family, host, label in ((socket.AF_INET, "127.0.0.1", "IPv4"), (socket.AF_INET6, "::1", "IPv6")):
+    l, make = accepted_hosts(family, host)
+    views_survive("accept, %s host" % label, make)
+    l.close()
 
 c, s = tcp_pair()
 views_survive("getsockname host", lambda i: c.getsockname()[0])
