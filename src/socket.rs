@@ -740,6 +740,8 @@ mod tests {
             let mut s = l.accept(&mut SockAddr::zeroed()).unwrap();
             let target: &mut Socket = if listening { &mut l } else { &mut s };
             let fd = target.sys.fd;
+            let before = fd_identity(fd);
+            assert!(before.is_some());
             let shared = Shared(target as *mut Socket);
             let blocked = std::thread::spawn(move || {
                 let sh = shared;
@@ -756,10 +758,23 @@ mod tests {
             target.close();
             assert_eq!(blocked.join().unwrap(), Err(Errno::EBADF));
             assert!(!target.is_open());
-            // The handle was released once the blocked call left.
-            // SAFETY: fcntl on a number we no longer own only reads its state.
-            assert_eq!(unsafe { libc::fcntl(fd, libc::F_GETFD) }, -1);
+            // The handle was released once the blocked call left: the number
+            // is closed, or already another socket's (tests run in parallel
+            // threads of one process, and the kernel reuses the lowest free
+            // number at once).
+            assert_ne!(fd_identity(fd), before);
         }
+    }
+
+    /// The open file a descriptor number stands for (a socket's inode is its
+    /// own), or None if the number is not open.
+    fn fd_identity(fd: i32) -> Option<(u64, u64)> {
+        // SAFETY: all-zero is a valid libc::stat.
+        let mut st: libc::stat = unsafe { core::mem::zeroed() };
+        // SAFETY: fstat writes only into st, and fails for a number that is
+        // not open.
+        let open = unsafe { libc::fstat(fd, &mut st) } == 0;
+        open.then(|| (st.st_dev as u64, st.st_ino as u64))
     }
 
     #[test]
