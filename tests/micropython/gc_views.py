@@ -6,6 +6,7 @@
 # reused the memory.)
 from _helpers import socket, tcp_pair, views_survive
 
+
 def accepted_hosts(family, host):
     """A new connection's peer host for each call, over loopback."""
     l = socket.socket(family)
