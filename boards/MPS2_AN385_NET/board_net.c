@@ -381,7 +381,7 @@ static uint32_t sleeps; // lan.stats()['sleeps']
 // at its millisecond: with lwIP slowed past that (lan.preempt) nothing
 // would wake the board in time, and with lwIP every few microseconds QEMU
 // wakes a halted CPU later than that on a loaded machine (the Preempted
-// tests check lwIP ran at least every 100 us), where a busy wait pends
+// tests check lwIP ran at least every 250 us), where a busy wait pends
 // lwIP at every turn.
 void mps2_net_sleep(void) {
     if (lwip_period_us == 1000) {
