@@ -207,6 +207,19 @@ print(st)
     def run_on_board(self, code, timeout=TIMEOUT):
         return self.board.exec(code, timeout).replace("\r\n", "\n")
 
+    def run_micropython_test(self, name, timeout=TIMEOUT):
+        """Runs tests/micropython/<name> on the board (its import of
+        _helpers replaced by the file itself) and checks its output against
+        <name>.exp."""
+        here = os.path.join(HERE, "..", "micropython")
+        with open(os.path.join(here, "_helpers.py")) as f:
+            helpers = f.read()
+        with open(os.path.join(here, name)) as f:
+            code = re.sub(r"(?m)^from _helpers import .*$", lambda m: helpers, f.read())
+        with open(os.path.join(here, name + ".exp")) as f:
+            expected = f.read()
+        self.assertEqual(self.run_on_board(code, timeout), expected)
+
     def connect_in(self, retries=50):
         """A host connection into the guest's port 80, once the board's
         code has said it listens: QEMU accepts the host's connection before
@@ -1047,14 +1060,7 @@ for x in (u, v, c4, s4, l4):
         interface is the peer, over IPv4 and IPv6): on its 32-bit heap a
         str object fills its first 16-byte block, so address text placed
         after it was in a block the collector did not keep for a view."""
-        here = os.path.join(HERE, "..", "micropython")
-        with open(os.path.join(here, "_helpers.py")) as f:
-            helpers = f.read()
-        with open(os.path.join(here, "gc_views.py")) as f:
-            code = f.read().replace("from _helpers import socket, tcp_pair, views_survive", helpers)
-        with open(os.path.join(here, "gc_views.py.exp")) as f:
-            expected = f.read()
-        self.assertEqual(self.run_on_board(code, 120), expected)
+        self.run_micropython_test("gc_views.py", 120)
 
     def test_listener_is_readable_only_with_a_connection_to_accept(self):
         # An asyncio server polls its listener on every pass of its loop;
@@ -2054,12 +2060,7 @@ l.close()
         self.assertEqual(out.split(), ["0", "1", "1"])
 
     def test_random_call_sequences(self):
-        here = os.path.join(HERE, "..", "micropython", "random_calls.py")
-        with open(here) as f:
-            code = f.read().replace("from _helpers import socket", "import socket")
-        with open(here + ".exp") as f:
-            expected = f.read()
-        self.assertEqual(self.run_on_board(code, 300), expected)
+        self.run_micropython_test("random_calls.py", 300)
 
 
 class Upstream(BoardTest):
