@@ -38,7 +38,7 @@ USERMODS := $(abspath $(BUILD))/usermods
 UNIX_FLAGS := VARIANT=standard FROZEN_MANIFEST=$(TOP)/tools/manifest.py \
 	MICROPY_SSL_AXTLS=0 MICROPY_SSL_MBEDTLS=1 MICROPY_PY_BTREE=0 STRIP=
 
-.PHONY: all run test no-core-fmt pylibs deps deps-test deps-qemu firmware firmware-dual firmware-lwip lwip-host firmware-none firmware-qemu firmware-qemu-modlwip firmware-qemu-beside-modlwip firmware-qemu-none run-qemu cross check-cmake bench bench-smoke firmware-asan test-asan fuzz check-espidf lwip-source micropython-source cargo-test clean distclean
+.PHONY: all run test no-core-fmt pylibs deps deps-test deps-qemu firmware firmware-dual firmware-lwip lwip-host firmware-none firmware-qemu firmware-qemu-modlwip firmware-qemu-beside-modlwip firmware-qemu-none run-qemu cross check-cmake bench bench-smoke firmware-asan firmware-lwip-asan test-asan fuzz check-espidf lwip-source micropython-source cargo-test clean distclean
 
 all: firmware
 
@@ -246,10 +246,21 @@ firmware-asan: deps micropython-source $(MPY_CROSS) $(USERMODS)/usocket/micropyt
 		CFLAGS_EXTRA="$(SANITIZE)" LDFLAGS_EXTRA="$(SANITIZE)" MICROPY_PY_FFI=0)
 	@cp -p $(BUILD)/unix-asan/micropython $(BUILD)/micropython-asan.tmp && mv -f $(BUILD)/micropython-asan.tmp $(BUILD)/micropython-asan
 
+# The same for the lwIP socket backend (the ESP32 one); lwIP itself is the
+# uninstrumented library firmware-lwip links.
+firmware-lwip-asan: deps micropython-source $(MPY_CROSS) $(USERMODS)/usocket/micropython.mk lwip-host
+	@if [ $(LWIP_HOST)/liblwip.a -nt $(BUILD)/unix-lwip-asan/micropython ]; then rm -f $(BUILD)/unix-lwip-asan/micropython; fi
+	$(call unix_firmware,lwip-asan,MICROPY_PY_SOCKET=0 USER_C_MODULES=$(USERMODS) USOCKET_BACKEND=lwip_socket \
+		USOCKET_DEBUG=1 CFLAGS_EXTRA="$(LWIP_HOST_CFLAGS) $(SANITIZE)" LDFLAGS_EXTRA="$(SANITIZE)" MICROPY_PY_FFI=0 \
+		USOCKET_STACK_LIBS="$(LWIP_HOST_LIBS)")
+	@cp -p $(BUILD)/unix-lwip-asan/micropython $(BUILD)/micropython-lwip-asan.tmp && \
+		mv -f $(BUILD)/micropython-lwip-asan.tmp $(BUILD)/micropython-lwip-asan
+
 # (verify_asan_link_order=0: the fault tests preload their own library.)
-test-asan: deps-test pylibs firmware-asan
+test-asan: deps-test pylibs firmware-asan firmware-lwip-asan
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:verify_asan_link_order=0 UBSAN_OPTIONS=print_stacktrace=1 \
-		$(PYTHON) tests/run.py --micropython-dir $(MICROPY_ABS) --firmware $(BUILD)/micropython-asan
+		$(PYTHON) tests/run.py --micropython-dir $(MICROPY_ABS) --firmware $(BUILD)/micropython-asan \
+		--lwip-firmware $(BUILD)/micropython-lwip-asan
 
 # libFuzzer on the address parsers (fuzz/fuzz_targets/addr.rs, checked
 # against std's parsers and the raw sockaddr layout), starting from the
