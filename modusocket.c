@@ -599,16 +599,59 @@ static mp_obj_t addr_to_obj(const usocket_addr_t *a) {
     return addr_room_fill(&room, a);
 }
 
+// Without a GIL (the unix port, rp2) two threads may make a socket's extra
+// part at once: each zeroes its own before publishing it, and the first one
+// published is kept (publishing before zeroing let one thread take the
+// cache's lock and the other's zeroing release it). EXTRA_OF reads the
+// pointer with the ordering publication needs.
+#define USOCKET_THREADS_WITHOUT_GIL (MICROPY_PY_THREAD && !MICROPY_PY_THREAD_GIL)
+#if USOCKET_THREADS_WITHOUT_GIL && ((__SIZEOF_POINTER__ == 4 && defined(__GCC_HAVE_SYNC_COMPARE_AND_SWAP_4)) \
+    || (__SIZEOF_POINTER__ == 8 && defined(__GCC_HAVE_SYNC_COMPARE_AND_SWAP_8)))
+#define EXTRA_OF(self) __atomic_load_n(&(self)->extra, __ATOMIC_ACQUIRE)
+static socket_extra_t *extra_publish(socket_obj_t *self, socket_extra_t *mine) {
+    socket_extra_t *seen = NULL;
+    if (__atomic_compare_exchange_n(&self->extra, &seen, mine, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        return mine;
+    }
+    m_del(socket_extra_t, mine, 1);
+    return seen;
+}
+#elif USOCKET_THREADS_WITHOUT_GIL
+// (No compare-and-swap: the Cortex-M0+ of the RP2040.)
+#define EXTRA_OF(self) (*(socket_extra_t *volatile *)&(self)->extra)
+static socket_extra_t *extra_publish(socket_obj_t *self, socket_extra_t *mine) {
+    mp_uint_t state = MICROPY_BEGIN_ATOMIC_SECTION();
+    socket_extra_t *seen = self->extra;
+    if (seen == NULL) {
+        self->extra = mine;
+    }
+    MICROPY_END_ATOMIC_SECTION(state);
+    if (seen == NULL) {
+        return mine;
+    }
+    m_del(socket_extra_t, mine, 1);
+    return seen;
+}
+#else
+#define EXTRA_OF(self) ((self)->extra)
+static socket_extra_t *extra_publish(socket_obj_t *self, socket_extra_t *mine) {
+    self->extra = mine;
+    return mine;
+}
+#endif
+
 // The socket's extra part, allocated on first use; NULL if the heap has no
 // room for it (the address cache only saves work, so it is never an error).
 static socket_extra_t *socket_extra(socket_obj_t *self) {
-    if (self->extra == NULL) {
-        self->extra = m_new_maybe(socket_extra_t, 1);
-        if (self->extra != NULL) {
-            memset(self->extra, 0, sizeof(*self->extra));
+    socket_extra_t *extra = EXTRA_OF(self);
+    if (extra == NULL) {
+        extra = m_new_maybe(socket_extra_t, 1);
+        if (extra != NULL) {
+            memset(extra, 0, sizeof(*extra));
+            extra = extra_publish(self, extra);
         }
     }
-    return self->extra;
+    return extra;
 }
 
 // Where threads run this module's C code side by side (no GIL: the unix
@@ -619,7 +662,7 @@ static socket_extra_t *socket_extra(socket_obj_t *self) {
 // unix port's atomic section, a pthread mutex, cost a UDP round trip 580
 // instructions); elsewhere (Cortex-M0+) MicroPython's atomic section. With a
 // GIL, or without threads, nothing can interleave.
-#if MICROPY_PY_THREAD && !MICROPY_PY_THREAD_GIL && defined(__GCC_HAVE_SYNC_COMPARE_AND_SWAP_1)
+#if USOCKET_THREADS_WITHOUT_GIL && defined(__GCC_HAVE_SYNC_COMPARE_AND_SWAP_1)
 #ifdef MICROPY_UNIX_MACHINE_IDLE
 #define CACHE_SPIN() MICROPY_UNIX_MACHINE_IDLE // the holder may have lost its CPU
 #else
@@ -630,7 +673,7 @@ static socket_extra_t *socket_extra(socket_obj_t *self) {
         CACHE_SPIN(); \
     }
 #define CACHE_UNLOCK(state, extra) __atomic_clear(&(extra)->lock, __ATOMIC_RELEASE)
-#elif MICROPY_PY_THREAD && !MICROPY_PY_THREAD_GIL
+#elif USOCKET_THREADS_WITHOUT_GIL
 #define CACHE_LOCK(state, extra) mp_uint_t state = MICROPY_BEGIN_ATOMIC_SECTION()
 #define CACHE_UNLOCK(state, extra) MICROPY_END_ATOMIC_SECTION(state)
 #else
@@ -664,7 +707,7 @@ static bool addr_same(const usocket_addr_t *a, const usocket_addr_t *b) {
 // addr_from_obj, remembering the result for the same tuple object (tuples
 // cannot change, so the same object means the same address).
 static void dest_addr(socket_obj_t *self, mp_obj_t o, usocket_addr_t *out) {
-    socket_extra_t *cache = self->extra;
+    socket_extra_t *cache = EXTRA_OF(self);
     if (cache != NULL) {
         CACHE_LOCK(state, cache);
         bool hit = o == cache->to_obj;
@@ -714,7 +757,7 @@ static void recv_source_new(socket_obj_t *self, recv_source_t *src) {
 // A call that failed gives its allocations back: a non-blocking loop on an
 // empty socket makes no garbage.
 static void recv_source_drop(socket_obj_t *self, recv_source_t *src) {
-    socket_extra_t *cache = self->extra;
+    socket_extra_t *cache = EXTRA_OF(self);
     if (cache != NULL) {
         CACHE_LOCK(state, cache);
         cache->spare = src->room;
@@ -725,7 +768,7 @@ static void recv_source_drop(socket_obj_t *self, recv_source_t *src) {
 
 // (data, sender), allocating nothing.
 static mp_obj_t recv_source_fill(socket_obj_t *self, recv_source_t *src, mp_obj_t data, const usocket_addr_t *from) {
-    socket_extra_t *cache = self->extra;
+    socket_extra_t *cache = EXTRA_OF(self);
     mp_obj_t addr = MP_OBJ_NULL;
     if (cache != NULL) {
         CACHE_LOCK(state, cache);
@@ -1105,7 +1148,7 @@ static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(socket_recvfrom_into_obj, 2, 4, socke
 void usocket_hook_notify(void *sock) {
     // The core passes the socket's usocket_t, inside its socket object.
     socket_obj_t *self = (socket_obj_t *)((byte *)sock - offsetof(socket_obj_t, sock));
-    socket_extra_t *extra = self->extra;
+    socket_extra_t *extra = EXTRA_OF(self);
     if (extra != NULL && extra->callback != MP_OBJ_NULL) {
         mp_sched_schedule(extra->callback, MP_OBJ_FROM_PTR(self));
     }
@@ -1130,12 +1173,13 @@ static mp_obj_t socket_setsockopt(size_t n_args, const mp_obj_t *args) {
         if (callback != MP_OBJ_NULL && !mp_obj_is_callable(callback)) {
             mp_raise_TypeError(MP_ERROR_TEXT("callback must be callable or None"));
         }
-        if (socket_extra(self) == NULL) {
+        socket_extra_t *extra = socket_extra(self);
+        if (extra == NULL) {
             m_malloc_fail(sizeof(socket_extra_t));
         }
         ival = callback != MP_OBJ_NULL;
         check(USOCKET_DEFERRED(usocket_setsockopt(&self->sock, level, name, (const uint8_t *)&ival, sizeof(ival))));
-        self->extra->callback = callback;
+        extra->callback = callback;
         return mp_const_none;
     }
     #endif
