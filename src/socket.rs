@@ -516,9 +516,12 @@ impl Socket {
         if take == 0 {
             return Ok(0);
         }
-        // The bytes are there: this does not wait.
+        // The bytes are there, so this does not wait. Should they be gone all
+        // the same (another reader took them, or a spurious EAGAIN), it waits
+        // under the timeout like any read and may take less than the line, as
+        // a partial read: MSG_DONTWAIT here ended a blocking readline with None.
         let line = buf.get_mut(..take).ok_or(Errno::EINVAL)?;
-        self.recv(line, consts::MSG_DONTWAIT)
+        self.recv(line, 0)
     }
 
     /// A read that returned "end of stream" because close() on another thread

@@ -8,6 +8,14 @@
  *                             when a signal arrives first; every Nth connect
  *                             is made and then reports EINTR (Linux goes on
  *                             connecting in the background)
+ *   USOCKET_FAULT_EAGAIN=N    every Nth recv/recvfrom/send/sendto/accept4
+ *                             that could not block (a non-blocking socket
+ *                             or MSG_DONTWAIT) fails with EAGAIN before doing
+ *                             anything, as after a spurious wakeup: poll said
+ *                             ready, then a datagram failed its checksum or
+ *                             another process took the data. A blocking
+ *                             socket says EAGAIN only when SO_RCVTIMEO or
+ *                             SO_SNDTIMEO runs out, so it is left alone.
  *   USOCKET_FAULT_SHORT=1     stream send/recv move at most a few bytes per
  *                             call (partial transfers are always allowed)
  *   USOCKET_FAULT_SOCKET=E:N  every Nth socket() fails with errno E (a number)
@@ -18,6 +26,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -51,6 +60,22 @@ static int inject_eintr(void) {
     return nth(&eintr_calls, setting("USOCKET_FAULT_EINTR", NULL));
 }
 
+static atomic_long eagain_calls;
+/* EINTR first, then a spurious EAGAIN: the two counters are separate. */
+static int inject(int fd, int flags) {
+    if (inject_eintr()) {
+        errno = EINTR;
+        return 1;
+    }
+    long every = setting("USOCKET_FAULT_EAGAIN", NULL);
+    if (every > 0 && ((flags & MSG_DONTWAIT) || (fcntl(fd, F_GETFL) & O_NONBLOCK))
+        && nth(&eagain_calls, every)) {
+        errno = EAGAIN;
+        return 1;
+    }
+    return 0;
+}
+
 static int is_stream(int fd) {
     int type = 0;
     socklen_t len = sizeof(type);
@@ -77,25 +102,25 @@ static size_t shorten(int fd, size_t len) {
 
 ssize_t recv(int fd, void *buf, size_t len, int flags) {
     REAL(ssize_t, recv, int, void *, size_t, int);
-    if (inject_eintr()) FAIL(EINTR);
+    if (inject(fd, flags)) return -1;
     return real(fd, buf, shorten(fd, len), flags);
 }
 
 ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *addr, socklen_t *alen) {
     REAL(ssize_t, recvfrom, int, void *, size_t, int, struct sockaddr *, socklen_t *);
-    if (inject_eintr()) FAIL(EINTR);
+    if (inject(fd, flags)) return -1;
     return real(fd, buf, shorten(fd, len), flags, addr, alen);
 }
 
 ssize_t send(int fd, const void *buf, size_t len, int flags) {
     REAL(ssize_t, send, int, const void *, size_t, int);
-    if (inject_eintr()) FAIL(EINTR);
+    if (inject(fd, flags)) return -1;
     return real(fd, buf, shorten(fd, len), flags);
 }
 
 ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *addr, socklen_t alen) {
     REAL(ssize_t, sendto, int, const void *, size_t, int, const struct sockaddr *, socklen_t);
-    if (inject_eintr()) FAIL(EINTR);
+    if (inject(fd, flags)) return -1;
     return real(fd, buf, shorten(fd, len), flags, addr, alen);
 }
 
@@ -115,7 +140,7 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len) {
 static atomic_long accept_calls;
 int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
     REAL(int, accept4, int, struct sockaddr *, socklen_t *, int);
-    if (inject_eintr()) FAIL(EINTR);
+    if (inject(fd, 0)) return -1;
     int r = real(fd, addr, len, flags);
     long every, e = setting("USOCKET_FAULT_ACCEPT", &every);
     if (r >= 0 && nth(&accept_calls, every)) {

@@ -87,8 +87,10 @@ class EchoPeer:
 TRAFFIC = """
 import socket, time, errno
 PORT = {port}
+TIMEOUT = {timeout}  # None: the kernel waits; a number: usocket polls
 data = bytes(range(256)) * 1024      # 256 KiB through the echo peer
 s = socket.socket()
+s.settimeout(TIMEOUT)
 s.connect(("127.0.0.1", PORT))
 s.sendall(data[:1000])
 s.write(data[1000:100000])
@@ -122,11 +124,14 @@ u.close()
 l = socket.socket()
 l.bind(("127.0.0.1", 0))
 l.listen(4)
+l.settimeout(TIMEOUT)
 ok = 0
 for i in range(20):
     c = socket.socket()
+    c.settimeout(TIMEOUT)
     c.connect(l.getsockname())
     a, _ = l.accept()
+    a.settimeout(TIMEOUT)
     c.write(b"hi %d" % i)
     ok += a.read(3 + len(str(i))) == b"hi %d" % i
     a.close()
@@ -151,9 +156,9 @@ print("done")
 
 
 class Faults(unittest.TestCase):
-    def traffic(self, **faults):
+    def traffic(self, timeout=None, **faults):
         peer = EchoPeer()
-        mp = faulty(TRAFFIC.format(port=peer.port), **faults)
+        mp = faulty(TRAFFIC.format(port=peer.port, timeout=timeout), **faults)
         try:
             self.assertEqual(mp.expect("echo"), "True")
             self.assertEqual(mp.expect("lines"), "b'line one\\n' b'line two\\n'")
@@ -171,9 +176,17 @@ class Faults(unittest.TestCase):
         a few bytes per call: sendall, write, readinto, recv, readline,
         recvfrom, accept, connect and timeouts behave as without faults."""
         self.traffic(eintr=3, short=1)
+        self.traffic(timeout=10, eintr=3, short=1)
 
     def test_eintr_every_other_call(self):
         self.traffic(eintr=2)
+
+    def test_spurious_wakeups(self):
+        """Every other call that poll said was ready finds nothing
+        (EAGAIN): blocking calls wait again under the same timeout instead
+        of failing or spinning, with partial transfers as well."""
+        self.traffic(timeout=10, eagain=2)
+        self.traffic(timeout=10, eagain=3, short=1, eintr=5)
 
     def test_socket_fails(self):
         """socket() fails now and then: the errno is the C library's, the
