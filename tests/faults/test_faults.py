@@ -188,6 +188,55 @@ class Faults(unittest.TestCase):
         self.traffic(timeout=10, eagain=2)
         self.traffic(timeout=10, eagain=3, short=1, eintr=5)
 
+    def test_asyncio_streams(self):
+        """asyncio's non-blocking sockets under EINTR, spurious EAGAIN and
+        1-7 byte transfers: 200,000 bytes echoed between a client and a
+        server in one process, then two lines. Every third call fails, not
+        every second: a non-blocking readline peeks and then takes, and an
+        injector that fails every other call would fail one of the two
+        forever (real spurious wakeups are not periodic)."""
+        mp = faulty("""
+        import asyncio, socket
+        async def handle(r, w):
+            while True:
+                d = await r.read(4096)
+                if not d:
+                    break
+                w.write(d)
+                await w.drain()
+            w.close()
+            await w.wait_closed()
+        async def main():
+            t = socket.socket()
+            t.bind(("127.0.0.1", 0))
+            port = t.getsockname()[1]
+            t.close()
+            srv = await asyncio.start_server(handle, "127.0.0.1", port)
+            r, w = await asyncio.open_connection("127.0.0.1", port)
+            data = bytes(range(256)) * 800
+            async def send():
+                for i in range(0, len(data), 1000):
+                    w.write(data[i:i + 1000])
+                    await w.drain()
+                w.write(b"first\\nlast line\\n")
+                await w.drain()
+            task = asyncio.create_task(send())
+            print("echo", await r.readexactly(len(data)) == data)
+            print("lines", await r.readline(), await r.readline())
+            await task
+            w.close()
+            await w.wait_closed()
+            srv.close()
+            await srv.wait_closed()
+        asyncio.run(main())
+        """, eagain=3, eintr=5, short=1)
+        try:
+            self.assertEqual(mp.expect("echo"), "True")
+            self.assertEqual(mp.expect("lines"), "b'first\\n' b'last line\\n'")
+            self.assertEqual(mp.finish()[0], 0)
+        finally:
+            mp.kill()
+
     def test_socket_fails(self):
         """socket() fails now and then: the errno is the C library's, the
         failure leaks nothing (the lowest free descriptor is reused), and
