@@ -14,7 +14,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
-from mpy import FIRMWARES, Script, echo_until_closed  # noqa: E402
+from mpy import FIRMWARES, Script, echo_until_closed, free_port  # noqa: E402
 
 FIRMWARE = FIRMWARES[0]
 # Linux's numbers, which the unix port uses
@@ -196,7 +196,8 @@ class Faults(unittest.TestCase):
         injector that fails every other call would fail one of the two
         forever (real spurious wakeups are not periodic)."""
         mp = faulty("""
-        import asyncio, socket
+        import asyncio
+        PORT = %d
         async def handle(r, w):
             while True:
                 d = await r.read(4096)
@@ -207,12 +208,8 @@ class Faults(unittest.TestCase):
             w.close()
             await w.wait_closed()
         async def main():
-            t = socket.socket()
-            t.bind(("127.0.0.1", 0))
-            port = t.getsockname()[1]
-            t.close()
-            srv = await asyncio.start_server(handle, "127.0.0.1", port)
-            r, w = await asyncio.open_connection("127.0.0.1", port)
+            srv = await asyncio.start_server(handle, "127.0.0.1", PORT)
+            r, w = await asyncio.open_connection("127.0.0.1", PORT)
             data = bytes(range(256)) * 800
             async def send():
                 for i in range(0, len(data), 1000):
@@ -229,7 +226,7 @@ class Faults(unittest.TestCase):
             srv.close()
             await srv.wait_closed()
         asyncio.run(main())
-        """, eagain=3, eintr=5, short=1)
+        """ % free_port(), eagain=3, eintr=5, short=1)
         try:
             self.assertEqual(mp.expect("echo"), "True")
             self.assertEqual(mp.expect("lines"), "b'first\\n' b'last line\\n'")
