@@ -531,6 +531,7 @@ pub fn recvfrom(st: &State, buf: &mut [u8], flags: i32, from: &mut SockAddr) -> 
 }
 
 pub fn shutdown(st: &State, how: i32) -> Result<()> {
+    lwip::check_shutdown(st, how)?;
     syscall!(c::shutdown(st.fd, how))?;
     if how != consts::SHUT_WR {
         lwip::mark(st, lwip::ENDED); // our reading side is closed
@@ -880,6 +881,23 @@ mod lwip {
     /// The events of a socket accept() made from listener `st`.
     pub fn accepted(st: &State) -> u32 {
         STREAM | ACTIVE | BOUND | CONNECTED | (st.events().load(Ordering::Acquire) & V6)
+    }
+
+    /// Linux refuses shutdown() of a TCP socket without a connection
+    /// (ENOTCONN); lwIP applies it to the unconnected pcb. A later connect
+    /// then gives that pcb lwIP's receive handler again while its read side
+    /// stays marked closed, and a shutdown(SHUT_WR) unhooks the socket from
+    /// the pcb but leaves the handler: the peer's FIN then reaches it with no
+    /// socket, an assertion in lwIP 2.2.1 (`recv_tcp must have an argument`:
+    /// the firmware aborts). A connection that completed without being
+    /// reported yet (non-blocking connect) has a peer: ask lwIP for it. A bad
+    /// `how` is left to lwIP's EINVAL, which Linux checks first too.
+    pub fn check_shutdown(st: &State, how: i32) -> Result<()> {
+        let known = how == consts::SHUT_RD || how == consts::SHUT_WR || how == consts::SHUT_RDWR;
+        if ON && known && has(st, STREAM) && !has(st, CONNECTED) && !has(st, LISTENING) && name(st, true).is_err() {
+            return Err(Errno::ENOTCONN);
+        }
+        Ok(())
     }
 
     /// Linux refuses a second bind (EINVAL), lwIP moves the socket.

@@ -16,6 +16,27 @@ expect("send after SHUT_RDWR", c.send, b"x")
 c.close()
 s.close()
 
+# shutdown() without a connection is ENOTCONN, as on Linux. lwIP's socket
+# layer applied it to the unconnected pcb: after a connect and our
+# shutdown(SHUT_WR), the peer's close made lwIP (as ESP-IDF builds it) abort
+# the firmware.
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("127.0.0.1", 0))
+l.listen(1)
+for how in (socket.SHUT_WR, socket.SHUT_RDWR):
+    expect("shutdown unconnected %d" % how, socket.socket().shutdown, how)
+c = socket.socket()
+expect("shutdown unconnected %d" % socket.SHUT_RD, c.shutdown, socket.SHUT_RD)
+c.connect(l.getsockname())
+s, _ = l.accept()
+c.shutdown(socket.SHUT_WR)
+print("peer sees", s.recv(10))
+s.close()
+print("after the peer's close", c.recv(10))
+for x in (c, l):
+    x.close()
+
 # getsockopt with a buffer length returns the raw bytes
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 u.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 7)
