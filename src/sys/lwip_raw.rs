@@ -778,6 +778,19 @@ pub fn listen(st: &mut State, backlog: i32, queue: *mut c_void) -> Result<()> {
     if st.conn != CONN_NEW {
         return Err(Errno::EINVAL);
     }
+    // An unbound socket listens on an ephemeral port, as on Linux. lwIP
+    // listens on port 0, where connect(('...', 0)) then lands: with such
+    // connections on the board, lwIP's loopback came to carry empty ACKs
+    // back and forth without end, and the program never ran again
+    // (random_calls.py, seed 2122 on the IPv6 board).
+    // SAFETY: a live tcp_pcb; tcp_bind copies the address (the pcb's own
+    // ANY address, of its IP type) before it writes the pcb.
+    unsafe {
+        if (*st.tcp()).local_port == 0 {
+            let any = (*st.tcp()).local_ip;
+            check(tcp_bind(st.tcp(), &any, 0))?;
+        }
+    }
     let queue = take_queue(queue)?;
     let cap = (backlog.max(1) as usize).min(USOCKET_LWIP_ACCEPT_MAX) as u8;
     // SAFETY: a live tcp_pcb, not yet listening.

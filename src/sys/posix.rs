@@ -420,6 +420,7 @@ pub fn bind(st: &State, addr: &SockAddr) -> Result<()> {
 }
 
 pub fn listen(st: &State, backlog: i32, _queue: *mut core::ffi::c_void) -> Result<()> {
+    lwip::bind_before_listen(st)?;
     lwip::mark(st, lwip::ACTIVE);
     syscall!(c::listen(st.fd, backlog))?;
     lwip::mark(st, lwip::LISTENING);
@@ -898,6 +899,16 @@ mod lwip {
             return Err(Errno::ENOTCONN);
         }
         Ok(())
+    }
+
+    /// Linux gives a socket that listens unbound an ephemeral port; lwIP
+    /// listens on port 0, where connect(('...', 0)) then lands.
+    pub fn bind_before_listen(st: &State) -> Result<()> {
+        if !ON || !has(st, STREAM) || has(st, BOUND) || has(st, ACTIVE) {
+            return Ok(());
+        }
+        let any = if has(st, V6) { SockAddr::v6([0; 16], 0, 0, 0) } else { SockAddr::v4([0; 4], 0) };
+        super::bind(st, &any)
     }
 
     /// Linux refuses a second bind (EINVAL), lwIP moves the socket.

@@ -37,6 +37,21 @@ print("after the peer's close", c.recv(10))
 for x in (c, l):
     x.close()
 
+# listen() on an unbound socket takes an ephemeral port, as on Linux, and a
+# connect to port 0 is refused. lwIP listened on port 0, where such a
+# connect landed (on the emulated board it went on to hang lwIP's loopback).
+l = socket.socket()
+l.listen(1)
+port = l.getsockname()[1]
+print("unbound listener's port", port != 0)
+c = socket.socket()
+c.connect(("127.0.0.1", port))
+s, _ = l.accept()
+print("accepted on it", s.getsockname()[1] == port)
+expect("connect to port 0", socket.socket().connect, ("127.0.0.1", 0))
+for x in (c, s, l):
+    x.close()
+
 # getsockopt with a buffer length returns the raw bytes
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 u.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 7)

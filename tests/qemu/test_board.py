@@ -869,6 +869,30 @@ class BesideModlwip(BoardTest):
 
     firmware = BESIDE_MODLWIP_FIRMWARE
 
+    def test_connect_to_port_0_is_refused(self):
+        # An unbound listener listened on port 0 in lwIP, and a connect to
+        # port 0 reached it; with such connections over IPv6, lwIP's
+        # loopback came to carry empty ACKs back and forth without end and
+        # the program never ran again (random_calls.py with seed 2122)
+        out = self.run_on_board("""
+for family, host in ((socket.AF_INET, '127.0.0.1'), (socket.AF_INET6, '::1')):
+    l = socket.socket(family)
+    l.listen(1)
+    port = l.getsockname()[1]
+    c = socket.socket(family)
+    c.connect((host, port))
+    s, _ = l.accept()
+    z = socket.socket(family)
+    try:
+        z.connect((host, 0))
+        print('connected to port 0')
+    except OSError as e:
+        print(port != 0, s.getsockname()[1] == port, errno.errorcode.get(e.errno, e.errno))
+    for x in (z, s, c, l):
+        x.close()
+""")
+        self.assertEqual(out, "True True ECONNREFUSED\nTrue True ECONNREFUSED\n")
+
     def test_usocket_is_socket_and_both_modules_share_lwip(self):
         self.board.start("""
 import usocket, lwip
@@ -2058,6 +2082,23 @@ l.close()
         out, err = self.board.follow(TIMEOUT)
         self.assertEqual(err, "")
         self.assertEqual(out.split(), ["0", "1", "1"])
+
+    def test_listen_unbound_takes_an_ephemeral_port(self):
+        # lwIP listens on port 0 when the socket was never bound, and a
+        # connect to port 0 reached that listener (BesideModlwip's
+        # test_connect_to_port_0_is_refused, over the loopback this board
+        # lacks)
+        out = self.run_on_board("""
+for family in (socket.AF_INET, socket.AF_INET6):
+    try:
+        l = socket.socket(family)
+    except OSError:
+        continue  # no IPv6 in this board's lwIP
+    l.listen(1)
+    print(l.getsockname()[1] != 0)
+    l.close()
+""")
+        self.assertIn(out, ("True\n", "True\nTrue\n"))
 
     def test_random_call_sequences(self):
         self.run_micropython_test("random_calls.py", 300)
