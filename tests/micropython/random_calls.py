@@ -3,8 +3,11 @@
 # (and, where the module has AF_UNIX, the same over abstract names),
 # closed and collected sockets, each method with good and bad arguments.
 # Only OSError, TypeError, ValueError, OverflowError and MemoryError may come
-# out; the process must not crash or hang (every socket is non-blocking). Traffic
-# stays on the loopback: the only addresses dialled are the pool's own.
+# out; the process must not crash or hang. In the first runs every socket is
+# non-blocking; in the last ones each gets a timeout of 0, 3 or 20 ms, so
+# that calls wait, time out (ETIMEDOUT) and are woken by the peer's data or
+# close. Traffic stays on the loopback: the only addresses dialled are the
+# pool's own.
 import gc
 import random
 import time
@@ -28,14 +31,15 @@ TAG = b"\0usocket-random-%x-" % time.ticks_us()
 
 
 class Pool:
-    def __init__(self, rng):
+    def __init__(self, rng, timeouts):
         self.rng = rng
+        self.timeouts = timeouts  # None: every socket non-blocking
         self.socks = []
         # bound ports of the pool (AF_UNIX: bound names)
         self.ports = {socket.AF_INET: [], socket.AF_INET6: [], AF_UNIX: []}
 
     def add(self, s, family):
-        s.settimeout(0)
+        s.settimeout(self.rng.choice(self.timeouts) if self.timeouts else 0)
         self.socks.append((s, family))
         if len(self.socks) > 24:
             self.socks.pop(0)[0].close()
@@ -110,10 +114,10 @@ METHODS = ["bind", "listen", "accept", "connect", "send", "sendall", "sendto", "
 ALLOWED = (OSError, TypeError, ValueError, OverflowError, MemoryError)
 
 
-def run(seed, calls):
+def run(seed, calls, timeouts):
     rng = random
     rng.seed(seed)
-    pool = Pool(rng)
+    pool = Pool(rng, timeouts)
     succeeded = 0
     for i in range(calls):
         if len(pool.socks) < 4 or rng.random() < 0.05:
@@ -147,7 +151,9 @@ def run(seed, calls):
     return succeeded
 
 
-for seed in (1, 2, 3, 4, 5, 6):
-    n = run(seed, 2500)
+TIMEOUTS = (0, 0.003, 0.02)
+for seed, timeouts in ((1, None), (2, None), (3, None), (4, None), (5, None), (6, None),
+                       (7, TIMEOUTS), (8, TIMEOUTS)):
+    n = run(seed, 2500, timeouts)
     # a run where most calls fail on their arguments would test little
     print("seed", seed, "busy" if n > 500 else "idle (%d calls succeeded)" % n)
