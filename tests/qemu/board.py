@@ -14,12 +14,13 @@ class BoardError(Exception):
 
 
 class Board:
-    def __init__(self, firmware, hostfwd=(), guestfwd=(), extra_net=(), boot_timeout=30, link=None):
+    def __init__(self, firmware, hostfwd=(), guestfwd=(), extra_net=(), boot_timeout=30, link=None, qemu_args=()):
         """hostfwd: "tcp:127.0.0.1:5000-:80"; guestfwd: "tcp:10.0.2.100:80-cmd:socat -
         TCP:127.0.0.1:5000"; extra_net: more -net options on the same segment
         (a VirtualHost's tunnel); link: what every frame to and from the
         board's NIC goes through (lossy.LossyLink), on the NIC's port of the
-        segment the user network and extra_net share."""
+        segment the user network and extra_net share; qemu_args: more of
+        QEMU's options."""
         user = "user,restrict=on"
         for f in hostfwd:
             user += ",hostfwd=" + f
@@ -33,7 +34,7 @@ class Board:
                    *link.qemu_args("nicport"), "-net", user]
         self.proc = subprocess.Popen(
             [QEMU, "-machine", "mps2-an385", "-nographic", "-monitor", "null", "-semihosting",
-             "-serial", "stdio", *net, *extra_net, "-kernel", firmware],
+             "-serial", "stdio", *net, *extra_net, *qemu_args, "-kernel", firmware],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=0,
         )
         self.buf = b""
