@@ -170,7 +170,7 @@ OURS, C = "socket", "lwip"  # the modules' names on this firmware
 
 
 def run(firmware, rounds, scale):
-    board = Board(firmware, extra_net=["-icount", "shift=0"])
+    board = Board(firmware, qemu_args=("-icount", "shift=0"))
     try:
         code = "import usocket, lwip\nMODS = (usocket, lwip)\nSCALE = %r\nROUNDS = %d\n" % (scale, rounds) + GUEST
         out = board.exec(code, 3600)
