@@ -30,8 +30,9 @@ from board import Board  # noqa: E402
 sys.path.insert(0, HERE)
 from bench import ASYNCIO_ECHO, write_results  # noqa: E402
 
-# Runs on the board; MODS, SCALE and ROUNDS are prepended.
-GUEST = """
+# The workloads, on the board: each f(m, n) runs n operations with module m
+# and returns the board's microseconds (tools/profile_board.py runs them too).
+WORKLOADS_CODE = """
 import time, gc, sys, asyncio
 """ + ASYNCIO_ECHO + """
 LISTENERS = {}
@@ -147,6 +148,10 @@ def heap(m):
     c.close()
     s.close()
     return res
+"""
+
+# Runs on the board; MODS, SCALE and ROUNDS are prepended.
+GUEST = WORKLOADS_CODE + """
 WORK = [('tcp', tcp, 20000), ('udp', udp, 20000), ('bulk', bulk, 4096), ('conn', conn, 4000), ('aio', aio, 2000)]
 for r in range(ROUNDS):
     for name, f, n in WORK:

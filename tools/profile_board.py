@@ -4,7 +4,11 @@ translated block it executes (`-d in_asm,exec,nochain`), and each execution
 is counted as its block's instructions, summed per function of the firmware.
 A run of N operations minus a run of none, divided by N, is per operation.
 
-    tools/profile_board.py [--firmware ELF] [--module usocket|lwip] [--workload tcp|udp] [-n N]
+    tools/profile_board.py [--firmware ELF] [--module usocket|lwip] [--workload tcp|udp|bulk|conn|aio] [-n N]
+
+The workloads are bench_board.py's (an operation as there: a round trip, 4 KiB
+or a connection); each run includes the workload's own set-up and close,
+which the run of none cancels out.
 
 Compare the two modules of build/firmware-qemu-beside-modlwip.elf by running
 it once with each; docs/benchmarks.md reads such runs. The trace is large
@@ -28,40 +32,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(TOP, "tests", "qemu"))
 from board import Board  # noqa: E402
-
-# Runs on the board with the module as `m`; defines op(n) and warms it up.
-SETUP = {
-    "tcp": """
-l = m.socket()
-l.setsockopt(m.SOL_SOCKET, m.SO_REUSEADDR, 1)
-l.bind(('127.0.0.1', 7000))
-l.listen(2)
-c = m.socket()
-c.connect(('127.0.0.1', 7000))
-s, _ = l.accept()
-msg = b'x' * 32
-def op(n):
-    for i in range(n):
-        c.send(msg)
-        s.send(s.recv(32))
-        c.recv(32)
-""",
-    "udp": """
-a = m.socket(m.AF_INET, m.SOCK_DGRAM)
-b = m.socket(m.AF_INET, m.SOCK_DGRAM)
-a.bind(('127.0.0.1', 7100))
-b.bind(('127.0.0.1', 7101))
-to_b = ('127.0.0.1', 7101)
-msg = b'x' * 32
-def op(n):
-    for i in range(n):
-        a.sendto(msg, to_b)
-        d, src = b.recvfrom(64)
-        b.sendto(d, src)
-        a.recvfrom(64)
-""",
-}
-
+sys.path.insert(0, HERE)
+from bench_board import WORKLOADS, WORKLOADS_CODE  # noqa: E402
 
 def functions(firmware):
     """Sorted start addresses and names of the firmware's functions."""
@@ -75,12 +47,13 @@ def functions(firmware):
 
 
 def trace(firmware, module, workload, n, log):
-    """Runs `n` operations with the trace on; the trace's byte range for them."""
+    """Runs `n` operations of bench_board.py's workload with the trace on;
+    the trace's byte range for them."""
     board = Board(firmware, qemu_args=("-d", "in_asm,exec,nochain", "-D", log))
     try:
-        board.exec("import %s as m\n" % module + SETUP[workload] + "op(20)\n", 120)
+        board.exec("import %s as m\n" % module + WORKLOADS_CODE + "%s(m, 20)\n" % workload, 120)
         start = os.path.getsize(log)
-        board.exec("op(%d)\n" % n, 600)
+        board.exec("%s(m, %d)\n" % (workload, n), 600)
         return start, os.path.getsize(log)
     finally:
         board.close()
@@ -115,7 +88,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--firmware", default=os.path.join(TOP, "build", "firmware-qemu-beside-modlwip.elf"))
     ap.add_argument("--module", default="usocket", help="usocket, or lwip for modlwip")
-    ap.add_argument("--workload", default="tcp", choices=sorted(SETUP))
+    ap.add_argument("--workload", default="tcp", choices=sorted(WORKLOADS))
     ap.add_argument("-n", type=int, default=100, help="operations (round trips)")
     args = ap.parse_args()
     addrs, names = functions(args.firmware)
