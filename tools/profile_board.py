@@ -89,7 +89,7 @@ def main():
     ap.add_argument("--firmware", default=os.path.join(TOP, "build", "firmware-qemu-beside-modlwip.elf"))
     ap.add_argument("--module", default="usocket", help="usocket, or lwip for modlwip")
     ap.add_argument("--workload", default="tcp", choices=sorted(WORKLOADS))
-    ap.add_argument("-n", type=int, default=100, help="operations (round trips)")
+    ap.add_argument("-n", type=int, default=100, help="operations, as bench_board.py counts them (a round trip, 4 KiB, a connection)")
     args = ap.parse_args()
     addrs, names = functions(args.firmware)
     runs = []

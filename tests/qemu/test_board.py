@@ -1714,7 +1714,7 @@ print('lock', st['lock'], 'lwIP ran', st['lwip_runs'] - st0['lwip_runs'], 'times
         out = out.replace("\r\n", "\n")
         end = re.search(r"lock (\d+) lwIP ran (\d+) times, (\d+) from SysTick, in (\d+) us\n$", out)
         self.assertTrue(end, out)
-        lock, runs, ticks, us = map(int, end.groups())
+        lock, _runs, ticks, us = map(int, end.groups())
         self.assertEqual(lock, 0, out)
         self.assertGreater(ticks * 50, us, out)
         return out[:end.start()]
