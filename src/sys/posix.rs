@@ -412,11 +412,14 @@ fn provider_sockaddr(bytes: &[u8], out: &mut SockAddr) -> Result<()> {
 }
 
 pub fn bind(st: &State, addr: &SockAddr) -> Result<()> {
-    lwip::check_bind(st)?;
+    lwip::claim_bind(st)?;
     let (raw, len) = RawAddr::from(addr);
-    syscall!(c::bind(st.fd, raw.ptr(), len))?;
-    lwip::mark(st, lwip::BOUND);
-    Ok(())
+    let r = syscall!(c::bind(st.fd, raw.ptr(), len));
+    match r {
+        Ok(_) => lwip::mark(st, lwip::BOUND),
+        Err(_) => lwip::unmark(st, lwip::BINDING), // (another bind may try)
+    }
+    r.map(drop)
 }
 
 pub fn listen(st: &State, backlog: i32, _queue: *mut core::ffi::c_void) -> Result<()> {
@@ -820,6 +823,8 @@ mod lwip {
     /// [`one_at_a_time`]).
     pub const READING: u32 = 512;
     pub const WRITING: u32 = 1024;
+    /// bind() was called and has not failed (see [`claim_bind`]).
+    pub const BINDING: u32 = 2048;
 
     /// lwIP's socket layer lets one thread read a socket while another
     /// writes it, but not two readers or two writers at once: two readers
@@ -911,9 +916,22 @@ mod lwip {
         super::bind(st, &any)
     }
 
-    /// Linux refuses a second bind (EINVAL), lwIP moves the socket.
-    pub fn check_bind(st: &State) -> Result<()> {
-        if ON && (has(st, BOUND) || has(st, ACTIVE)) {
+    /// Linux refuses a second bind (EINVAL). lwIP 2.2.1 binds a TCP pcb
+    /// that is still CLOSED again and puts it on its bound list a second
+    /// time: a cycle, which lwIP's next search for a free port walks for
+    /// ever, holding its core lock. Looking at BOUND first is not enough when
+    /// two threads bind at once (or one binds while another listens unbound,
+    /// which binds): the first to set BINDING binds, the others are refused.
+    pub fn claim_bind(st: &State) -> Result<()> {
+        if !ON {
+            return Ok(());
+        }
+        let before = st.events().fetch_or(BINDING, Ordering::AcqRel);
+        if before & BINDING != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if before & ACTIVE != 0 {
+            unmark(st, BINDING);
             return Err(Errno::EINVAL);
         }
         Ok(())

@@ -188,5 +188,50 @@ def main():
     c.close()
     s.close()
 
+    # Two threads binding one socket at once, or one binding it while the
+    # other listens (which binds an unbound socket): one binds, the other
+    # may be refused with EINVAL, and the socket ends up bound once. (lwIP
+    # put a TCP pcb bound twice on its bound list twice: a cycle, and the
+    # next search for a free port hung the stack.)
+    ready = []
+
+    def binder(sock, op, out):
+        with lock:  # (list operations are not atomic without a GIL)
+            ready.append(1)
+        while len(ready) < 2:
+            pass  # start together
+        try:
+            sock.bind(("127.0.0.1", 0)) if op == "bind" else sock.listen()
+            r = "ok"
+        except OSError as e:
+            r = ename(e.errno)
+        with lock:
+            out.append(r)
+
+    as_linux = 0
+    for i in range(200):
+        x = socket.socket()
+        ready, out = [], []
+        second = "bind" if i % 2 else "listen"
+        _thread.start_new_thread(binder, (x, "bind", out))
+        _thread.start_new_thread(binder, (x, second, out))
+        while len(out) < 2:
+            time.sleep_ms(1)
+        out.sort()
+        # bind and bind: one is refused; bind and listen: both may succeed
+        # (bind first), as may one alone
+        good = [["EINVAL", "ok"]] + ([["ok", "ok"]] if second == "listen" else [])
+        as_linux += out in good and x.getsockname()[1] != 0
+        x.close()
+    print("two binds at once: of 200 sockets, bound once", as_linux)
+    l = socket.socket()
+    l.bind(("127.0.0.1", 0))
+    l.listen()
+    c = socket.socket()
+    c.connect(l.getsockname())
+    print("the stack still binds, listens and connects:", l.getsockname()[1] != 0)
+    for x in (c, l):
+        x.close()
+
 
 main()
