@@ -114,46 +114,61 @@ METHODS = ["bind", "listen", "accept", "connect", "send", "sendall", "sendto", "
 ALLOWED = (OSError, TypeError, ValueError, OverflowError, MemoryError)
 
 
+def pick(pool, rng):
+    """The next call: (socket, family, method name, arguments), or None
+    when the stack is out of sockets for now."""
+    if len(pool.socks) < 4 or rng.random() < 0.05:
+        pool.new()
+    if rng.random() < 0.02 and pool.socks:
+        pool.socks.pop(rng.randint(0, len(pool.socks) - 1))  # dropped: the finaliser closes it
+        gc.collect()
+    if not pool.socks:
+        return None
+    s, family = rng.choice(pool.socks)
+    name = rng.choice(METHODS)
+    return s, family, name, pool.args(family, name)
+
+
+def record(pool, s, family, name, result):
+    """Keeps what a call that succeeded made: accepted sockets, bound ports."""
+    if name == "accept":
+        pool.add(result[0], family)
+    elif name == "bind" or name == "listen":
+        try:
+            port = s.getsockname()
+            # (AF_UNIX: only abstract names, bytes, are kept)
+            port = (port if isinstance(port, bytes) else None) if family == AF_UNIX else port[1]
+            if port and port not in pool.ports[family]:
+                pool.ports[family].append(port)
+        except OSError:
+            pass
+
+
 def run(seed, calls, timeouts):
     rng = random
     rng.seed(seed)
     pool = Pool(rng, timeouts)
     succeeded = 0
     for i in range(calls):
-        if len(pool.socks) < 4 or rng.random() < 0.05:
-            pool.new()
-        if rng.random() < 0.02 and pool.socks:
-            pool.socks.pop(rng.randint(0, len(pool.socks) - 1))  # dropped: the finaliser closes it
-            gc.collect()
-        if not pool.socks:
-            continue  # the stack is out of sockets for now
-        s, family = rng.choice(pool.socks)
-        name = rng.choice(METHODS)
-        args = pool.args(family, name)
+        call = pick(pool, rng)
+        if call is None:
+            continue
+        s, family, name, args = call
         try:
             result = getattr(s, name)(*args)
             succeeded += 1
         except ALLOWED:
             continue
-        if name == "accept":
-            pool.add(result[0], family)
-        elif name == "bind" or name == "listen":
-            try:
-                port = s.getsockname()
-                # (AF_UNIX: only abstract names, bytes, are kept)
-                port = (port if isinstance(port, bytes) else None) if family == AF_UNIX else port[1]
-                if port and port not in pool.ports[family]:
-                    pool.ports[family].append(port)
-            except OSError:
-                pass
+        record(pool, s, family, name, result)
     for s, _ in pool.socks:
         s.close()
     return succeeded
 
 
 TIMEOUTS = (0, 0.003, 0.02)
-for seed, timeouts in ((1, None), (2, None), (3, None), (4, None), (5, None), (6, None),
-                       (7, TIMEOUTS), (8, TIMEOUTS)):
-    n = run(seed, 2500, timeouts)
-    # a run where most calls fail on their arguments would test little
-    print("seed", seed, "busy" if n > 500 else "idle (%d calls succeeded)" % n)
+if __name__ == "__main__":  # (random_threads.py imports the pool)
+    for seed, timeouts in ((1, None), (2, None), (3, None), (4, None), (5, None), (6, None),
+                           (7, TIMEOUTS), (8, TIMEOUTS)):
+        n = run(seed, 2500, timeouts)
+        # a run where most calls fail on their arguments would test little
+        print("seed", seed, "busy" if n > 500 else "idle (%d calls succeeded)" % n)
