@@ -458,6 +458,9 @@ pub fn accept(st: &State, peer: &mut SockAddr, new: &mut State) -> Result<()> {
 /// Starts connecting; on a non-blocking socket `EINPROGRESS` means "wait for
 /// writability, then ask [`connect_result`]".
 pub fn connect(st: &State, addr: &SockAddr) -> Result<()> {
+    if let Some(r) = lwip::connected_already(st) {
+        return r;
+    }
     let (raw, len) = RawAddr::from(addr);
     lwip::after_connect(st, syscall!(c::connect(st.fd, raw.ptr(), len)).map(drop))
 }
@@ -474,6 +477,7 @@ pub fn connect_result(st: &State) -> Result<()> {
         &mut len
     ))?;
     if err == 0 {
+        lwip::unmark(st, lwip::CONNECTING); // (reported)
         lwip::mark(st, lwip::CONNECTED);
         return Ok(());
     }
@@ -537,12 +541,7 @@ pub fn recvfrom(st: &State, buf: &mut [u8], flags: i32, from: &mut SockAddr) -> 
 pub fn shutdown(st: &State, how: i32) -> Result<()> {
     lwip::check_shutdown(st, how)?;
     syscall!(c::shutdown(st.fd, how))?;
-    if how != consts::SHUT_WR {
-        lwip::mark(st, lwip::ENDED); // our reading side is closed
-    }
-    if how != consts::SHUT_RD {
-        lwip::mark(st, lwip::WRITE_SHUT);
-    }
+    lwip::after_shutdown(st, how);
     Ok(())
 }
 
@@ -904,6 +903,40 @@ mod lwip {
             return Err(Errno::ENOTCONN);
         }
         Ok(())
+    }
+
+    /// What a shutdown() that lwIP accepted leaves. A socket that is not a
+    /// listener has a connection (check_shutdown refused it otherwise, and
+    /// lwIP refuses one still connecting), and a non-blocking connect's
+    /// outcome is no longer reported, as on Linux: see [`connected_already`].
+    pub fn after_shutdown(st: &State, how: i32) {
+        let mut bits = if has(st, LISTENING) { 0 } else { CONNECTED };
+        if how != consts::SHUT_WR {
+            bits |= ENDED; // our reading side is closed
+        }
+        if how != consts::SHUT_RD {
+            bits |= WRITE_SHUT;
+        }
+        mark(st, bits);
+        unmark(st, CONNECTING);
+    }
+
+    /// lwIP 2.2.1's connect on a TCP netconn whose connection was made
+    /// registers the pcb's handlers again before tcp_connect refuses
+    /// (EISCONN). That gives back the receive handler shutdown(SHUT_RD) took
+    /// away; after shutdown(SHUT_WR) lwIP lets go of the netconn but keeps
+    /// that handler, and the peer's FIN then aborts the firmware ("recv_tcp
+    /// must have an argument"). So a socket known to be connected is
+    /// answered here as Linux answers: success once for a connect that was
+    /// in progress (see [`after_connect`]), then EISCONN.
+    pub fn connected_already(st: &State) -> Option<Result<()>> {
+        if !ON || !has(st, CONNECTED) {
+            return None;
+        }
+        if st.events().fetch_and(!CONNECTING, Ordering::AcqRel) & CONNECTING != 0 {
+            return Some(Ok(()));
+        }
+        Some(Err(Errno::EISCONN))
     }
 
     /// Linux gives a socket that listens unbound an ephemeral port; lwIP

@@ -37,6 +37,38 @@ print("after the peer's close", c.recv(10))
 for x in (c, l):
     x.close()
 
+# connect() on a connected socket is EISCONN (106 on Linux; MicroPython's
+# errno has no name for it), also after shutdown(SHUT_RD), after a
+# non-blocking connect, and on an accepted socket. lwIP's socket layer gave
+# the pcb back the receive handler SHUT_RD took (before refusing), and after
+# SHUT_WR the peer's close aborted the firmware ("recv_tcp must have an
+# argument").
+import select
+l = socket.socket()
+l.bind(("127.0.0.1", 0))
+l.listen(2)
+for blocking in (True, False):
+    c = socket.socket()
+    c.setblocking(blocking)
+    try:
+        c.connect(l.getsockname())
+    except OSError:
+        pass  # EINPROGRESS
+    s, _ = l.accept()
+    p = select.poll()
+    p.register(c, select.POLLOUT)
+    p.poll(1000)
+    c.shutdown(socket.SHUT_RD)
+    expect("connect again after SHUT_RD", c.connect, l.getsockname())
+    expect("connect an accepted socket", s.connect, l.getsockname())
+    c.shutdown(socket.SHUT_WR)
+    print("peer sees", s.recv(10))
+    s.close()
+    c.setblocking(True)
+    print("after the peer's close", c.recv(10))
+    c.close()
+l.close()
+
 # listen() on an unbound socket takes an ephemeral port, as on Linux, and a
 # connect to port 0 is refused. lwIP listened on port 0, where such a
 # connect landed (on the emulated board it went on to hang lwIP's loopback).
