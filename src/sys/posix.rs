@@ -425,7 +425,7 @@ pub fn bind(st: &State, addr: &SockAddr) -> Result<()> {
 pub fn listen(st: &State, backlog: i32, _queue: *mut core::ffi::c_void) -> Result<()> {
     lwip::bind_before_listen(st)?;
     lwip::mark(st, lwip::ACTIVE);
-    syscall!(c::listen(st.fd, backlog))?;
+    lwip::reading_alone(st, || syscall!(c::listen(st.fd, backlog)))?;
     lwip::mark(st, lwip::LISTENING);
     Ok(())
 }
@@ -843,6 +843,26 @@ mod lwip {
         let r = call();
         st.events().fetch_and(!side, Ordering::Release);
         r
+    }
+
+    /// listen() frees the netconn's receive mailbox (lwIP makes an accept
+    /// mailbox in its place), which lwIP 2.2.1 reads without its core lock
+    /// in recv: a thread in recv at that moment used it after it was freed
+    /// (random_threads.py: the recv stuck on the freed mailbox's lock, the
+    /// listen stuck destroying it). So listen takes the reading side too.
+    /// Readers hold it for one non-blocking lwIP call, and only where
+    /// threads run without a GIL can one hold it now: wait for it, a bounded
+    /// spin ("would block" if a reader never lets go).
+    pub fn reading_alone<T>(st: &State, call: impl FnOnce() -> Result<T>) -> Result<T> {
+        for _ in 0..1 << 24 {
+            if !ON || st.events().fetch_or(READING, Ordering::AcqRel) & READING == 0 {
+                let r = call();
+                unmark(st, READING);
+                return r;
+            }
+            core::hint::spin_loop();
+        }
+        Err(Errno::EAGAIN)
     }
 
     /// Two lwIP faults in closing a listener, worked around here:

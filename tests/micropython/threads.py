@@ -224,6 +224,38 @@ def main():
         as_linux += out in good and x.getsockname()[1] != 0
         x.close()
     print("two binds at once: of 200 sockets, bound once", as_linux)
+
+    # listen() while another thread calls recv() on the socket over and
+    # over: listen works, the reader gets errors. (lwIP freed the receive
+    # mailbox a reader was inside: a hang or an abort, "invalid mbox".)
+    def reader(sock, state):
+        while not state["stop"]:
+            try:
+                sock.recv(10)
+            except OSError:
+                pass
+        with lock:
+            state["done"] = True
+
+    outcomes = {}
+    for i in range(300):
+        x = socket.socket()
+        x.settimeout(0)
+        state = {"stop": False, "done": False}
+        _thread.start_new_thread(reader, (x, state))
+        time.sleep_us(50 + i % 100)
+        try:
+            x.listen(1)
+            r = "listening"
+        except OSError as e:
+            r = ename(e.errno)
+        outcomes[r] = outcomes.get(r, 0) + 1
+        state["stop"] = True
+        while not state["done"]:
+            time.sleep_ms(1)
+        x.close()
+    print("listen while another thread reads, 300 sockets:", outcomes)
+
     l = socket.socket()
     l.bind(("127.0.0.1", 0))
     l.listen()
