@@ -188,6 +188,11 @@ def main():
     c.close()
     s.close()
 
+    def finished(test):
+        # (under the lock: what the threads did happens before what follows)
+        with lock:
+            return test()
+
     # Two threads binding one socket at once, or one binding it while the
     # other listens (which binds an unbound socket): one binds, the other
     # may be refused with EINVAL, and the socket ends up bound once. (lwIP
@@ -215,7 +220,7 @@ def main():
         second = "bind" if i % 2 else "listen"
         _thread.start_new_thread(binder, (x, "bind", out))
         _thread.start_new_thread(binder, (x, second, out))
-        while len(out) < 2:
+        while not finished(lambda: len(out) == 2):
             time.sleep_ms(1)
         out.sort()
         # bind and bind: one is refused; bind and listen: both may succeed
@@ -251,7 +256,7 @@ def main():
             r = ename(e.errno)
         outcomes[r] = outcomes.get(r, 0) + 1
         state["stop"] = True
-        while not state["done"]:
+        while not finished(lambda: state["done"]):
             time.sleep_ms(1)
         x.close()
     print("listen while another thread reads, 300 sockets:", outcomes)
