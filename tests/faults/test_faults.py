@@ -336,5 +336,33 @@ class Faults(unittest.TestCase):
             mp.kill()
 
 
+class RandomCallsUnderFaults(unittest.TestCase):
+    """tests/micropython's random call sequences (one thread, then three on
+    one pool) with the C library misbehaving throughout: every third call
+    interrupted, every second one that could not block says EAGAIN,
+    streams move a few bytes a call, every seventh socket() is EMFILE (the
+    module collects and tries again) and every third accepted connection
+    was aborted. Only the allowed exceptions may come out, every thread must
+    end, and the output is the scripts' own expected output."""
+
+    FAULTS = {"eintr": 3, "eagain": 2, "short": 1, "socket": "%d:7" % ERRNO["EMFILE"],
+              "accept": "%d:3" % ERRNO["ECONNABORTED"]}
+
+    def run_script(self, name):
+        scripts = os.path.join(HERE, "..", "micropython")
+        env = dict(os.environ, LD_PRELOAD=LIBRARY,
+                   **{"USOCKET_FAULT_" + k.upper(): str(v) for k, v in self.FAULTS.items()})
+        out = subprocess.run([FIRMWARE, name], cwd=scripts, env=env, capture_output=True, text=True, timeout=300)
+        with open(os.path.join(scripts, name + ".exp")) as f:
+            self.assertEqual(out.stdout + out.stderr, f.read())
+        self.assertEqual(out.returncode, 0)
+
+    def test_random_calls(self):
+        self.run_script("random_calls.py")
+
+    def test_random_threads(self):
+        self.run_script("random_threads.py")
+
+
 if __name__ == "__main__":
     unittest.main()
