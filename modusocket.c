@@ -943,6 +943,12 @@ static mp_obj_t socket_open(int32_t family, int32_t sock_type, int32_t proto) {
     return MP_OBJ_FROM_PTR(o);
 }
 
+// The socket's timeout as the core stores it: atomically, as another
+// thread's settimeout() may be writing it (threads without a GIL).
+static uint32_t timeout_of(const usocket_t *sock) {
+    return __atomic_load_n(&sock->timeout_ms, __ATOMIC_RELAXED);
+}
+
 static void socket_print(const mp_print_t *print, mp_obj_t self_in, mp_print_kind_t kind) {
     (void)kind;
     usocket_t *sock = get_sock(self_in);
@@ -953,10 +959,11 @@ static void socket_print(const mp_print_t *print, mp_obj_t self_in, mp_print_kin
         : sock->sock_type == USOCKET_SOCK_DGRAM ? "SOCK_DGRAM" : "SOCK_?";
     mp_printf(print, "<socket fd=%d %s %s proto=%d timeout=", (int)usocket_fileno(sock),
         family, type, (int)sock->proto);
-    if (sock->timeout_ms == USOCKET_TIMEOUT_BLOCK) {
+    uint32_t ms = timeout_of(sock);
+    if (ms == USOCKET_TIMEOUT_BLOCK) {
         mp_print_str(print, "None>");
     } else {
-        mp_printf(print, "%u.%03u>", (unsigned)(sock->timeout_ms / 1000), (unsigned)(sock->timeout_ms % 1000));
+        mp_printf(print, "%u.%03u>", (unsigned)(ms / 1000), (unsigned)(ms % 1000));
     }
 }
 
@@ -1227,7 +1234,7 @@ static mp_obj_t socket_settimeout(mp_obj_t self_in, mp_obj_t timeout_in) {
 static MP_DEFINE_CONST_FUN_OBJ_2(socket_settimeout_obj, socket_settimeout);
 
 static mp_obj_t socket_gettimeout(mp_obj_t self_in) {
-    uint32_t ms = get_sock(self_in)->timeout_ms;
+    uint32_t ms = timeout_of(get_sock(self_in));
     if (ms == USOCKET_TIMEOUT_BLOCK) {
         return mp_const_none;
     }

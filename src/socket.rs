@@ -50,8 +50,8 @@ const GUARD_CLOSED: u32 = 1;
 /// `guard` increment for one operation in progress.
 const GUARD_ONE: u32 = 2;
 
-/// The guard word's three updates, each one indivisible step: native
-/// atomics where the CPU has compare-and-swap.
+/// The guard word's three updates (and the timeout's exchange), each one
+/// indivisible step: native atomics where the CPU has compare-and-swap.
 #[cfg(target_has_atomic = "32")]
 mod guard_word {
     use super::{GUARD_CLOSED, GUARD_ONE};
@@ -76,9 +76,20 @@ mod guard_word {
         g.fetch_sub(GUARD_ONE, Ordering::AcqRel)
     }
 
-    /// Marks it closed; the word as it was.
+    /// Puts `v` in a word (the timeout's too); the word as it was.
+    pub fn swap(g: &AtomicU32, v: u32) -> u32 {
+        g.swap(v, Ordering::AcqRel)
+    }
+
+    /// Marks it closed and counts the closer in; the word as it was.
     pub fn close(g: &AtomicU32) -> u32 {
-        g.fetch_or(GUARD_CLOSED, Ordering::AcqRel)
+        let mut v = g.load(Ordering::Acquire);
+        loop {
+            match g.compare_exchange_weak(v, (v | GUARD_CLOSED) + GUARD_ONE, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return v,
+                Err(now) => v = now,
+            }
+        }
     }
 }
 
@@ -108,10 +119,17 @@ mod guard_word {
         v
     }
 
+    pub fn swap(g: &AtomicU32, v: u32) -> u32 {
+        let _section = AtomicSection::enter();
+        let old = g.load(Ordering::Acquire);
+        g.store(v, Ordering::Release);
+        old
+    }
+
     pub fn close(g: &AtomicU32) -> u32 {
         let _section = AtomicSection::enter();
         let v = g.load(Ordering::Acquire);
-        g.store(v | GUARD_CLOSED, Ordering::Release);
+        g.store((v | GUARD_CLOSED) + GUARD_ONE, Ordering::Release);
         v
     }
 }
@@ -281,31 +299,60 @@ impl Socket {
     /// Idempotent; every later operation fails with EBADF. Operations blocked
     /// in this socket on other threads are woken and fail with EBADF; the
     /// handle is released when the last of them has left.
+    ///
+    /// close() counts itself in as an operation while it wakes the others:
+    /// otherwise the last of them could leave and release the handle between
+    /// close() reading it and waking it, and the wake would reach whatever
+    /// socket had been given the number since (ThreadSanitizer on
+    /// `random_threads.py`). Whoever leaves last, close() or an operation it
+    /// woke, releases the handle.
     pub fn close(&mut self) {
-        let before = guard_word::close(self.guard());
-        if before < GUARD_ONE {
-            sys::close(&mut self.sys);
-        } else {
+        if guard_word::close(self.guard()) >= GUARD_ONE {
             sys::wake(&mut self.sys);
         }
+        self.leave();
+    }
+
+    /// `timeout_ms`, which another thread's settimeout() may be writing
+    /// while this one waits (C reads it the same way: `gettimeout`, repr).
+    fn timeout_word(&self) -> &AtomicU32 {
+        // SAFETY: `timeout_ms` is an aligned u32 inside this socket, live as
+        // long as self, and accessed atomically once the socket is shared.
+        unsafe { AtomicU32::from_ptr(ptr::addr_of!(self.timeout_ms).cast_mut()) }
     }
 
     pub fn timeout(&self) -> Timeout {
-        Timeout::from_raw(self.timeout_ms)
+        Timeout::from_raw(self.timeout_word().load(Ordering::Relaxed))
     }
 
     /// Whether the handle is in non-blocking mode (see the invariants).
     fn handle_nonblocking(&self) -> bool {
-        !sys::HAS_BLOCKING_CALLS || self.timeout_ms != Timeout::RAW_BLOCK
+        !sys::HAS_BLOCKING_CALLS || self.timeout_word().load(Ordering::Relaxed) != Timeout::RAW_BLOCK
     }
 
+    /// Threads setting the timeout at once leave the handle in the mode of
+    /// the last timeout stored: each one that changed the mode sets it, then
+    /// sets it again while the timeout stored meanwhile wants the other one
+    /// (a finite timeout on a blocking handle would wait for ever).
     pub fn set_timeout(&mut self, t: Timeout) -> Result<()> {
         self.op(|s| {
-            let nonblocking = !sys::HAS_BLOCKING_CALLS || t != Timeout::Block;
-            if nonblocking != s.handle_nonblocking() {
-                sys::set_nonblocking(&mut s.sys, nonblocking)?;
+            let raw = t.to_raw();
+            let old = guard_word::swap(s.timeout_word(), raw);
+            let nonblocking = |raw| !sys::HAS_BLOCKING_CALLS || raw != Timeout::RAW_BLOCK;
+            let mut mode = nonblocking(raw);
+            if mode != nonblocking(old) {
+                loop {
+                    if let Err(e) = sys::set_nonblocking(&mut s.sys, mode) {
+                        s.timeout_word().store(old, Ordering::Release); // the handle kept its mode
+                        return Err(e);
+                    }
+                    let now = nonblocking(s.timeout_word().load(Ordering::Acquire));
+                    if now == mode {
+                        break;
+                    }
+                    mode = now;
+                }
             }
-            s.timeout_ms = t.to_raw();
             Ok(())
         })
     }

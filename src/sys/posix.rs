@@ -13,7 +13,7 @@
 //! shows it, so users see the same module on both.
 
 use core::mem::{size_of, MaybeUninit};
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
 use crate::addr::{AddrInfo, SockAddr};
 use crate::consts::{self, AF_INET, AF_INET6};
@@ -129,13 +129,24 @@ impl State {
         State::new(-1, 0)
     }
 
+    /// The handle, read atomically: where no operation holds the socket
+    /// (is_open, fileno, poll's readiness) another thread's close may be
+    /// swapping it for -1 at the same time ([`close`]).
+    fn fd(&self) -> c::c_int {
+        // SAFETY: fd is an aligned i32 inside this state, live as long as
+        // self; once the socket is shared it is written only by close's
+        // atomic swap.
+        unsafe { AtomicI32::from_ptr(core::ptr::addr_of!(self.fd).cast_mut()) }.load(Ordering::Relaxed)
+    }
+
     pub fn is_open(&self) -> bool {
-        self.fd >= 0
+        self.fd() >= 0
     }
 
     /// The socket's number (as `fileno()` and repr show it).
     pub fn fileno(&self) -> Option<i32> {
-        self.is_open().then_some(self.fd)
+        let fd = self.fd();
+        (fd >= 0).then_some(fd)
     }
 
     /// The number, if the kernel's poll(2) understands it.
@@ -190,7 +201,7 @@ pub fn close(st: &mut State) {
     // Taken atomically: close() on one thread and the last blocked operation
     // leaving on another may both get here; only one may close the number.
     // SAFETY: fd is an aligned i32 that lives as long as st.
-    let fd = unsafe { core::sync::atomic::AtomicI32::from_ptr(&mut st.fd) }.swap(-1, core::sync::atomic::Ordering::AcqRel);
+    let fd = unsafe { AtomicI32::from_ptr(&mut st.fd) }.swap(-1, Ordering::AcqRel);
     if fd >= 0 {
         lwip::before_close(st, fd);
         // The descriptor is released even when close reports EINTR (Linux), so
@@ -206,7 +217,8 @@ pub fn close(st: &mut State) {
 /// where a listening or UDP socket may not wake, [`wait`] returns every few
 /// milliseconds and the core sees the close then.)
 pub fn wake(st: &mut State) {
-    // SAFETY: the socket stays open until the last operation leaves.
+    // SAFETY: the caller (Socket::close) is counted in as an operation, so
+    // the descriptor cannot be released, and its number reused, under this.
     unsafe { c::shutdown(st.fd, c::SHUT_RDWR) };
 }
 
@@ -612,7 +624,7 @@ pub fn nothing_to_take(_st: &State, _accepting: bool) -> bool {
 
 /// Readiness now, without waiting.
 pub fn readiness(st: &State, wanted: PollFlags) -> PollFlags {
-    let mut pfd = c::pollfd { fd: st.fd, events: poll_events(wanted), revents: 0 };
+    let mut pfd = c::pollfd { fd: st.fd(), events: poll_events(wanted), revents: 0 };
     let now = match syscall!(c::poll(&mut pfd, 1, 0)) {
         Ok(n) if n > 0 => poll_flags(pfd.revents),
         _ => PollFlags::empty(),
