@@ -262,17 +262,28 @@ test-asan: deps-test pylibs firmware-asan firmware-lwip-asan
 		$(PYTHON) tests/run.py --micropython-dir $(MICROPY_ABS) --firmware $(BUILD)/micropython-asan \
 		--lwip-firmware $(BUILD)/micropython-lwip-asan
 
-# The unix firmware with ThreadSanitizer (C code: MicroPython and the shim;
-# the core's shared state is atomics), running the tests that start threads
-# (tests/tsan/races.py): a race reported in the shim fails. The unix port
+# The unix firmware with ThreadSanitizer, running the tests that start
+# threads (tests/tsan/races.py): a race reported in the shim or the core
+# fails. The core is instrumented too (-Zsanitizer=thread, with `core` built
+# from rust-src as that needs; RUSTC_BOOTSTRAP as for the ESP32-C3 check),
+# so the sanitizer sees its atomics order the shim's and the C library's
+# accesses; tests/tsan/tsan_mem.c adds the two entry points its
+# instrumentation calls that GCC 12's libtsan lacks. The unix port
 # runs threads without a GIL, so MicroPython's own unsynchronised state is
 # reported too; those reports are counted, not failed on. MicroPython's
 # exceptions unwind with setjmp/longjmp, which the sanitizer follows: with the
 # port's assembly NLR it never saw the skipped frames leave, its shadow stack
 # grew with every raise, and it crashed after ~100,000 of them.
+HOST_TRIPLE_ENV = $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p' | tr a-z- A-Z_)
 firmware-tsan: deps micropython-source $(MPY_CROSS) $(USERMODS)/usocket/micropython.mk
+	@rustup component list --installed 2>/dev/null | grep -q '^rust-src' || rustup component add rust-src
+	@mkdir -p $(BUILD)/unix-tsan
+	$(CC) -c -O1 -fsanitize=thread -o $(BUILD)/unix-tsan/tsan_mem.o tests/tsan/tsan_mem.c
+	RUSTC_BOOTSTRAP=1 CARGO_TARGET_$(HOST_TRIPLE_ENV)_RUSTFLAGS=-Zsanitizer=thread \
 	$(call unix_firmware,tsan,MICROPY_PY_SOCKET=0 USER_C_MODULES=$(USERMODS) MICROPY_PY_FFI=0 \
-		CFLAGS_EXTRA="-fsanitize=thread -fno-omit-frame-pointer -DMICROPY_NLR_SETJMP=1 -Wno-clobbered" LDFLAGS_EXTRA="-fsanitize=thread")
+		USOCKET_CARGO_FLAGS=-Zbuild-std=core \
+		CFLAGS_EXTRA="-fsanitize=thread -fno-omit-frame-pointer -DMICROPY_NLR_SETJMP=1 -Wno-clobbered" \
+		LDFLAGS_EXTRA="-fsanitize=thread $(abspath $(BUILD))/unix-tsan/tsan_mem.o")
 	@cp -p $(BUILD)/unix-tsan/micropython $(BUILD)/micropython-tsan.tmp && mv -f $(BUILD)/micropython-tsan.tmp $(BUILD)/micropython-tsan
 
 test-tsan: deps-test firmware-tsan
