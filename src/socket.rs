@@ -325,9 +325,15 @@ impl Socket {
         Timeout::from_raw(self.timeout_word().load(Ordering::Relaxed))
     }
 
-    /// Whether the handle is in non-blocking mode (see the invariants).
+    /// Whether the handle is in non-blocking mode under the raw timeout
+    /// `raw` (see the invariants).
+    fn nonblocking_under(raw: u32) -> bool {
+        !sys::HAS_BLOCKING_CALLS || raw != Timeout::RAW_BLOCK
+    }
+
+    /// Whether the handle is in non-blocking mode now.
     fn handle_nonblocking(&self) -> bool {
-        !sys::HAS_BLOCKING_CALLS || self.timeout_word().load(Ordering::Relaxed) != Timeout::RAW_BLOCK
+        Self::nonblocking_under(self.timeout_word().load(Ordering::Relaxed))
     }
 
     /// Threads setting the timeout at once leave the handle in the mode of
@@ -338,15 +344,14 @@ impl Socket {
         self.op(|s| {
             let raw = t.to_raw();
             let old = guard_word::swap(s.timeout_word(), raw);
-            let nonblocking = |raw| !sys::HAS_BLOCKING_CALLS || raw != Timeout::RAW_BLOCK;
-            let mut mode = nonblocking(raw);
-            if mode != nonblocking(old) {
+            let mut mode = Self::nonblocking_under(raw);
+            if mode != Self::nonblocking_under(old) {
                 loop {
                     if let Err(e) = sys::set_nonblocking(&mut s.sys, mode) {
                         s.timeout_word().store(old, Ordering::Release); // the handle kept its mode
                         return Err(e);
                     }
-                    let now = nonblocking(s.timeout_word().load(Ordering::Acquire));
+                    let now = Self::nonblocking_under(s.timeout_word().load(Ordering::Acquire));
                     if now == mode {
                         break;
                     }

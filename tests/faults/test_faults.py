@@ -34,10 +34,15 @@ def tearDownModule():
     os.rmdir(WORK)
 
 
-def faulty(source, **faults):
+def fault_env(**faults):
+    """The environment that preloads the injector with `faults` set."""
     env = {"LD_PRELOAD": LIBRARY}
     env.update({"USOCKET_FAULT_" + k.upper(): str(v) for k, v in faults.items()})
-    return Script(FIRMWARE, source, env=env)
+    return env
+
+
+def faulty(source, **faults):
+    return Script(FIRMWARE, source, env=fault_env(**faults))
 
 
 class EchoPeer:
@@ -350,8 +355,7 @@ class RandomCallsUnderFaults(unittest.TestCase):
 
     def run_script(self, name):
         scripts = os.path.join(HERE, "..", "micropython")
-        env = dict(os.environ, LD_PRELOAD=LIBRARY,
-                   **{"USOCKET_FAULT_" + k.upper(): str(v) for k, v in self.FAULTS.items()})
+        env = dict(os.environ, **fault_env(**self.FAULTS))
         out = subprocess.run([FIRMWARE, name], cwd=scripts, env=env, capture_output=True, text=True, timeout=300)
         with open(os.path.join(scripts, name + ".exp")) as f:
             self.assertEqual(out.stdout + out.stderr, f.read())
