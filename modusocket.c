@@ -1010,7 +1010,16 @@ static mp_obj_t socket_accept(mp_obj_t self_in) {
     addr_room_new(&peer_room, sock->family); // a peer has the listener's family
     usocket_addr_t peer;
     mp_int_t status;
-    USOCKET_CALL(status, usocket_accept(sock, &conn->sock, &peer));
+    // Connections a server dropped without close() hold descriptors (lwIP's
+    // socket layer: slots) until their finalisers run: out of them, collect
+    // and try once more. Linux refuses before it takes a connection; lwIP's
+    // socket layer has given that one up, and the retry takes the next.
+    for (bool retried = false;; retried = true) {
+        USOCKET_CALL(status, usocket_accept(sock, &conn->sock, &peer));
+        if (retried || !out_of_sockets(status)) {
+            break;
+        }
+    }
     check(status);
     result->items[0] = MP_OBJ_FROM_PTR(conn);
     result->items[1] = addr_room_fill(&peer_room, &peer);
