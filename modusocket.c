@@ -258,6 +258,13 @@ void usocket_hook_lwip_exit(uint32_t state) {
 }
 #endif
 
+#if USOCKET_BACKEND_LWIP_RAW || USOCKET_BACKEND_LWIP_SOCKET
+// lwIP had no pcb for a connection that came (src/hooks.rs).
+void usocket_hook_collect(void) {
+    gc_collect();
+}
+#endif
+
 /******************************************************************************/
 // Statuses and exceptions
 

@@ -63,6 +63,25 @@ extern "C" {
     fn usocket_hook_notify(sock: *mut core::ffi::c_void);
 }
 
+// Both lwIP backends collect garbage when lwIP had no pcb (or netconn) for a
+// connection that came: lwIP refused it before any call of ours could.
+#[cfg(any(usocket_backend = "lwip_raw", usocket_backend = "lwip_socket"))]
+extern "C" {
+    /// Runs MicroPython's garbage collector (gc_collect): the finalisers of
+    /// sockets nobody references close them and give back their pcbs.
+    /// Called with the GIL held and no lwIP lock (those finalisers take it);
+    /// cannot raise (MicroPython runs finalisers protected).
+    fn usocket_hook_collect();
+}
+
+/// See `usocket_hook_collect`.
+#[cfg(any(usocket_backend = "lwip_raw", usocket_backend = "lwip_socket"))]
+pub fn collect() {
+    // SAFETY: the caller holds the GIL and no lwIP lock; gc_collect neither
+    // raises nor keeps pointers into the core.
+    unsafe { usocket_hook_collect() }
+}
+
 /// See `usocket_hook_notify`; `sock` is the socket's State, which starts the
 /// `usocket_t` (checked in socket.rs).
 #[cfg(usocket_backend = "lwip_raw")]

@@ -69,6 +69,13 @@ const FLAG_NOTIFY: u8 = 16;
 /// or lwIP's poll timer comes round, as lwIP's socket layer does it
 /// (NETCONN_FLAG_CHECK_WRITESPACE). Room in the buffer says nothing then.
 const FLAG_SEND_NOMEM: u8 = 32;
+// A listener's: lwIP had no pcb for a connection that came (its accept
+// callback without a pcb: it dropped the SYN, and the client sends it again,
+// a second later on Linux). Sockets the program dropped without close() may
+// hold the pcbs: the next accept() collects garbage first, whose finalisers
+// close them, and poll reports the listener readable so that a poll loop
+// calls accept() (which may then find nothing: EAGAIN).
+const FLAG_PCBS_OUT: u8 = 64;
 
 /// MicroPython's socket option for a callback on incoming events, as
 /// modlwip.c offers it (WebREPL sets it on its listener and its connection):
@@ -509,7 +516,11 @@ unsafe extern "C" fn on_unaccepted_err(arg: *mut c_void, _err: err_t) {
 unsafe extern "C" fn on_tcp_accept(arg: *mut c_void, newpcb: *mut tcp_pcb, err: err_t) -> err_t {
     // SAFETY: as in on_tcp_recv (arg is the listener).
     let st = unsafe { &mut *arg.cast::<State>() };
-    if newpcb.is_null() || err as i32 != ERR_OK as i32 {
+    if newpcb.is_null() {
+        st.flags |= FLAG_PCBS_OUT; // lwIP's ERR_MEM: see FLAG_PCBS_OUT
+        return ERR_VAL as err_t;
+    }
+    if err as i32 != ERR_OK as i32 {
         return ERR_VAL as err_t;
     }
     let i = (st.aq_head as usize + st.aq_len as usize) % USOCKET_LWIP_ACCEPT_MAX;
@@ -820,6 +831,13 @@ pub fn listen(st: &mut State, backlog: i32, queue: *mut c_void) -> Result<()> {
 /// once it sits in its own MicroPython object.
 /// The connection goes into `new`, which is closed (all zero).
 pub fn accept(st: &mut State, peer: &mut SockAddr, new: &mut State) -> Result<()> {
+    if load(&st.flags) & FLAG_PCBS_OUT != 0 {
+        {
+            let _lock = LwipLock::take();
+            st.flags &= !FLAG_PCBS_OUT;
+        }
+        hooks::collect();
+    }
     let _lock = LwipLock::take();
     if st.conn != CONN_LISTENING {
         return Err(Errno::EINVAL);
@@ -1274,7 +1292,9 @@ pub fn readiness(st: &State, wanted: PollFlags) -> PollFlags {
                 // Slots outside the ring are null: an empty queue (what a
                 // server's poll loop finds nearly every time) is not scanned.
                 // SAFETY: as in State::acceptq (a listener: queue is set).
-                if st.aq_len > 0 && unsafe { st.queue.as_ref() }.is_some_and(|q| unsafe { &q.accept }.iter().any(|p| !p.is_null())) {
+                if st.flags & FLAG_PCBS_OUT != 0
+                    || st.aq_len > 0 && unsafe { st.queue.as_ref() }.is_some_and(|q| unsafe { &q.accept }.iter().any(|p| !p.is_null()))
+                {
                     r |= PollFlags::RD;
                 }
             }
@@ -1343,7 +1363,7 @@ fn load<T: Copy>(field: &T) -> T {
 pub fn nothing_to_take(st: &State, accepting: bool) -> bool {
     match load(&st.kind) {
         KIND_TCP => match load(&st.conn) {
-            CONN_LISTENING => accepting && load(&st.aq_len) == 0,
+            CONN_LISTENING => accepting && load(&st.aq_len) == 0 && load(&st.flags) & FLAG_PCBS_OUT == 0,
             CONN_CONNECTED | CONN_CONNECTING => !accepting && load(&st.rx).is_null() && load(&st.flags) & FLAG_RD_SHUT == 0,
             _ => false,
         },

@@ -456,7 +456,10 @@ pub fn accept(st: &State, peer: &mut SockAddr, new: &mut State) -> Result<()> {
         // nothing to hand over, so wait for the next one (accept(2) asks
         // this of applications; lwIP's raw API drops such connections).
         // EINTR makes the caller try again under the same deadline.
-        Err(Errno::ECONNABORTED) => return Err(Errno::EINTR),
+        Err(Errno::ECONNABORTED) => {
+            lwip::refused_for_want_of_memory();
+            return Err(Errno::EINTR);
+        }
         r => r?,
     };
     *new = born(State::new(fd, lwip::accepted(st)))?;
@@ -1050,6 +1053,18 @@ mod lwip {
             return Err(Errno::from_raw(libc::EPROTONOSUPPORT)); // errno is the C library's here
         }
         Ok(())
+    }
+
+    /// lwIP's socket layer says ECONNABORTED from accept() only when it had
+    /// no pcb or netconn for a connection that came (its accept handler
+    /// posts ERR_ABRT: lwIP reset the connection, or dropped its SYN, and
+    /// the client sends that again). Sockets the program dropped without
+    /// close() may hold them: collecting now lets the next connection find
+    /// one. (Here with the GIL: lwIP's calls never block, see
+    /// HAS_BLOCKING_CALLS.) On Linux a connection reset in the queue.
+    pub fn refused_for_want_of_memory() {
+        #[cfg(usocket_backend = "lwip_socket")]
+        crate::hooks::collect();
     }
 
     /// lwIP says ENOBUFS when its pool of connections is empty: that is the
