@@ -1608,8 +1608,20 @@ static mp_obj_t mod_getaddrinfo(size_t n_args, const mp_obj_t *args, mp_map_t *k
     uint8_t canon[256];
     size_t canon_len = 0;
     mp_int_t n;
+    #if USOCKET_BACKEND_POSIX
+    // The C library's lookup opens files (/etc/hosts, nsswitch.conf) and
+    // sockets: when sockets dropped without close() hold every descriptor,
+    // collect and look up once more, as socket() does.
+    for (bool retried = false;; retried = true) {
+    #endif
     USOCKET_CALL(n, usocket_getaddrinfo(host, host_len, service, service_len, family, sock_type, proto, flags,
         found, USOCKET_GAI_MAX, canon, sizeof(canon), &canon_len));
+    #if USOCKET_BACKEND_POSIX
+        if (retried || !out_of_sockets(n)) {
+            break;
+        }
+    }
+    #endif
     check(n);
 
     mp_obj_t list = mp_obj_new_list(0, NULL);

@@ -1,7 +1,7 @@
 """Exhausted resources: running out of descriptors gives OSError(EMFILE) and
 the module recovers; sockets dropped without close() give their descriptors
 back through the garbage collector, even at 10,000, and so do connections a
-server accepts and drops; a long stream of small round trips does not grow
+server accepts and drops, also when a lookup needs a descriptor; a long stream of small round trips does not grow
 the heap."""
 import socket
 import unittest
@@ -71,6 +71,29 @@ class Resources(unittest.TestCase):
                     self.assertEqual(m.finish()[0], 0)
                 finally:
                     m.kill()
+
+    def test_lookups_while_dropped_sockets_hold_the_descriptors(self):
+        # getaddrinfo opens /etc/hosts and nsswitch.conf: with every
+        # descriptor held by dropped connections it failed with EMFILE
+        # (after 24 connections with 30 descriptors) before the next
+        # socket() could collect them.
+        for fw in FIRMWARES:
+            with self.subTest(firmware=fw):
+                m = Script(fw, """
+                    import usocket as socket
+                    l = socket.socket()
+                    l.bind(("127.0.0.1", 0))
+                    l.listen(128)
+                    port = l.getsockname()[1]
+                    for i in range(200):
+                        ai = socket.getaddrinfo("localhost", port, socket.AF_INET, socket.SOCK_STREAM)
+                        c = socket.socket()
+                        c.connect(ai[0][-1])  # both ends dropped, not closed
+                        a, _ = l.accept()
+                    print("connected", i + 1)
+                """, max_fds=30)
+                self.assertEqual(m.expect("connected"), "200")
+                self.assertEqual(m.finish()[0], 0)
 
     def test_ten_thousand_dropped_sockets_leave_no_descriptors(self):
         for fw in FIRMWARES:
