@@ -382,6 +382,34 @@ static inline void usocket_kbd_restore(bool deferred) {
         } \
     } while (0)
 
+// Out of sockets: some may belong to objects nobody references any more;
+// their finalisers give them back.
+static bool out_of_sockets(mp_int_t status) {
+    if (status == -MP_ENOMEM || status == -MP_EMFILE || status == -MP_ENFILE) {
+        gc_collect();
+        return true;
+    }
+    return false;
+}
+
+// USOCKET_CALL, and once more after a collection when the call found no
+// descriptor left (sockets dropped without close() may hold them all).
+#define USOCKET_CALL_COLLECTING(status, call) \
+    for (bool retried_ = false;; retried_ = true) { \
+        USOCKET_CALL(status, call); \
+        if (retried_ || !out_of_sockets(status)) { \
+            break; \
+        } \
+    }
+
+// A name lookup: the C library's opens files (/etc/hosts, nsswitch.conf) and
+// sockets; lwIP's takes no socket.
+#if USOCKET_BACKEND_POSIX
+#define USOCKET_LOOKUP(status, call) USOCKET_CALL_COLLECTING(status, call)
+#else
+#define USOCKET_LOOKUP(status, call) USOCKET_CALL(status, call)
+#endif
+
 static mp_int_t check(mp_int_t status) {
     if (status < 0) {
         raise_status(status);
@@ -499,7 +527,7 @@ static bool addr_from_obj(const usocket_t *sock, mp_obj_t o, usocket_addr_t *out
     mp_int_t scope_id = n > 3 ? get_int_range(items[3], 0, (mp_int_t)(MP_SSIZE_MAX < 0xffffffff ? MP_SSIZE_MAX : 0xffffffff), "scope_id") : 0;
     // 1: the host was literal text, so the same text gives the same address.
     mp_int_t status;
-    USOCKET_CALL(status, usocket_addr_from_host(sock->family, sock->sock_type, (const uint8_t *)host, host_len,
+    USOCKET_LOOKUP(status, usocket_addr_from_host(sock->family, sock->sock_type, (const uint8_t *)host, host_len,
         port, (uint32_t)flowinfo, (uint32_t)scope_id, out));
     return check(status) == 1;
 }
@@ -913,16 +941,6 @@ static mp_obj_t socket_make_new(const mp_obj_type_t *type, size_t n_args, size_t
     return socket_open(family, sock_type, proto);
 }
 
-// Out of sockets: some may belong to objects nobody references any more;
-// their finalisers give them back.
-static bool out_of_sockets(mp_int_t status) {
-    if (status == -MP_ENOMEM || status == -MP_EMFILE || status == -MP_ENFILE) {
-        gc_collect();
-        return true;
-    }
-    return false;
-}
-
 // Memory for a socket's queue where the core wants it (lwIP's raw API queues
 // datagrams and connections in the socket), allocated before the core is
 // called so that a MemoryError comes first. The socket holds the only
@@ -1018,15 +1036,10 @@ static mp_obj_t socket_accept(mp_obj_t self_in) {
     usocket_addr_t peer;
     mp_int_t status;
     // Connections a server dropped without close() hold descriptors (lwIP's
-    // socket layer: slots) until their finalisers run: out of them, collect
-    // and try once more. Linux refuses before it takes a connection; lwIP's
-    // socket layer has given that one up, and the retry takes the next.
-    for (bool retried = false;; retried = true) {
-        USOCKET_CALL(status, usocket_accept(sock, &conn->sock, &peer));
-        if (retried || !out_of_sockets(status)) {
-            break;
-        }
-    }
+    // socket layer: slots) until their finalisers run. Linux refuses before
+    // it takes a connection; lwIP's socket layer has given that one up, and
+    // the retry takes the next.
+    USOCKET_CALL_COLLECTING(status, usocket_accept(sock, &conn->sock, &peer));
     check(status);
     result->items[0] = MP_OBJ_FROM_PTR(conn);
     result->items[1] = addr_room_fill(&peer_room, &peer);
@@ -1608,20 +1621,8 @@ static mp_obj_t mod_getaddrinfo(size_t n_args, const mp_obj_t *args, mp_map_t *k
     uint8_t canon[256];
     size_t canon_len = 0;
     mp_int_t n;
-    #if USOCKET_BACKEND_POSIX
-    // The C library's lookup opens files (/etc/hosts, nsswitch.conf) and
-    // sockets: when sockets dropped without close() hold every descriptor,
-    // collect and look up once more, as socket() does.
-    for (bool retried = false;; retried = true) {
-    #endif
-    USOCKET_CALL(n, usocket_getaddrinfo(host, host_len, service, service_len, family, sock_type, proto, flags,
+    USOCKET_LOOKUP(n, usocket_getaddrinfo(host, host_len, service, service_len, family, sock_type, proto, flags,
         found, USOCKET_GAI_MAX, canon, sizeof(canon), &canon_len));
-    #if USOCKET_BACKEND_POSIX
-        if (retried || !out_of_sockets(n)) {
-            break;
-        }
-    }
-    #endif
     check(n);
 
     mp_obj_t list = mp_obj_new_list(0, NULL);
