@@ -69,12 +69,12 @@ const FLAG_NOTIFY: u8 = 16;
 /// or lwIP's poll timer comes round, as lwIP's socket layer does it
 /// (NETCONN_FLAG_CHECK_WRITESPACE). Room in the buffer says nothing then.
 const FLAG_SEND_NOMEM: u8 = 32;
-// A listener's: lwIP had no pcb for a connection that came (its accept
-// callback without a pcb: it dropped the SYN, and the client sends it again,
-// a second later on Linux). Sockets the program dropped without close() may
-// hold the pcbs: the next accept() collects garbage first, whose finalisers
-// close them, and poll reports the listener readable so that a poll loop
-// calls accept() (which may then find nothing: EAGAIN).
+/// A listener's: lwIP had no pcb for a connection that came (its accept
+/// callback without a pcb: it dropped the SYN, and the client sends it again,
+/// a second later on Linux). Sockets the program dropped without close() may
+/// hold the pcbs: the next accept() collects garbage first, whose finalisers
+/// close them, and poll reports the listener readable so that a poll loop
+/// calls accept() (which may then find nothing: EAGAIN).
 const FLAG_PCBS_OUT: u8 = 64;
 
 /// MicroPython's socket option for a callback on incoming events, as

@@ -1061,7 +1061,8 @@ mod lwip {
     /// the client sends that again). Sockets the program dropped without
     /// close() may hold them: collecting now lets the next connection find
     /// one. (Here with the GIL: lwIP's calls never block, see
-    /// HAS_BLOCKING_CALLS.) On Linux a connection reset in the queue.
+    /// HAS_BLOCKING_CALLS.) On Linux, ECONNABORTED is a connection reset
+    /// while it was queued, and nothing is collected.
     pub fn refused_for_want_of_memory() {
         #[cfg(usocket_backend = "lwip_socket")]
         crate::hooks::collect();
