@@ -188,6 +188,8 @@ void usocket_hook_atomic_end(uint32_t state) {
 #if USOCKET_BACKEND_LWIP_RAW
 // The lwIP raw backend's clock, progress and lock (see src/hooks.rs).
 
+#include "lwip/memp.h"
+
 #ifndef MICROPY_PY_LWIP_ENTER
 #define MICROPY_PY_LWIP_ENTER
 #define MICROPY_PY_LWIP_REENTER
@@ -255,6 +257,17 @@ void usocket_hook_lwip_exit(uint32_t state) {
     uint32_t atomic_state = state;
     (void)atomic_state;
     MICROPY_PY_LWIP_EXIT
+}
+
+// lwIP's pool of receive buffers (PBUF_POOL, where drivers put each incoming
+// frame) has none left. Read without the lock: a hint (src/sys/lwip_raw.rs).
+// Where lwIP takes pools from its heap (MEMP_MEM_MALLOC) there is no pool.
+bool usocket_hook_rx_pool_empty(void) {
+    #if MEMP_MEM_MALLOC
+    return false;
+    #else
+    return *(struct memp *volatile *)memp_pools[MEMP_PBUF_POOL]->tab == NULL;
+    #endif
 }
 #endif
 

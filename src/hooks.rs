@@ -61,6 +61,10 @@ extern "C" {
     /// told (SO_NOTIFY): the shim schedules its callback. Called from lwIP's
     /// callbacks, with the lwIP lock held; neither allocates nor raises.
     fn usocket_hook_notify(sock: *mut core::ffi::c_void);
+    /// lwIP's pool of receive buffers (PBUF_POOL) has none left: the network
+    /// driver drops what comes. Read without the lock; false where lwIP has
+    /// no such pool.
+    fn usocket_hook_rx_pool_empty() -> bool;
 }
 
 // Both lwIP backends collect garbage when lwIP had no pcb (or netconn) for a
@@ -89,6 +93,13 @@ pub fn notify(sock: *mut core::ffi::c_void) {
     // SAFETY: sock is a live socket's State (lwIP's callback argument); the
     // hook only reads the object around it and schedules a call.
     unsafe { usocket_hook_notify(sock) }
+}
+
+/// See `usocket_hook_rx_pool_empty`.
+#[cfg(usocket_backend = "lwip_raw")]
+pub fn rx_pool_empty() -> bool {
+    // SAFETY: one read of lwIP's pool descriptor; no lock needed for a hint.
+    unsafe { usocket_hook_rx_pool_empty() }
 }
 
 #[cfg(usocket_backend = "lwip_raw")]

@@ -423,8 +423,12 @@ impl Socket {
     }
 
     /// One wait with the GIL released; `EINTR` only if something is pending.
+    /// With the GIL again, the stack may ask for a collection (lwIP raw: out
+    /// of receive buffers), which the wait cannot run.
     fn wait(&self, interest: Interest, wait: crate::timeout::Wait) -> Result<bool> {
-        match hooks::without_gil(|| sys::wait(&self.sys, interest, wait)) {
+        let r = hooks::without_gil(|| sys::wait(&self.sys, interest, wait));
+        sys::collect_if_starved();
+        match r {
             Err(Errno::EINTR) if !hooks::pending() => Ok(false),
             r => r,
         }
@@ -613,7 +617,10 @@ impl Socket {
 
     /// Readiness for `ioctl(MP_STREAM_POLL)`: what was asked for, plus ERR,
     /// HUP and NVAL (a closed socket is NVAL and nothing else).
+    /// Called with the GIL held (by poll or asyncio's loop, which waits in
+    /// it): the stack may ask for a collection first, as in [`Socket::wait`].
     pub fn poll(&self, wanted: PollFlags) -> PollFlags {
+        sys::collect_if_starved();
         if !self.is_open() {
             return PollFlags::NVAL;
         }

@@ -619,6 +619,11 @@ fn poll_flags(revents: c::c_short) -> PollFlags {
     f
 }
 
+/// Nothing to do: the kernel (or lwIP's socket layer) keeps its own buffers
+/// apart from the sockets a program dropped (see lwip_raw.rs).
+#[inline(always)]
+pub fn collect_if_starved() {}
+
 /// Whether a read is known to find nothing without asking the kernel: never.
 #[inline(always)]
 pub fn nothing_to_take(_st: &State, _accepting: bool) -> bool {
