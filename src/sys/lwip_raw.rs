@@ -19,6 +19,7 @@
 
 use core::ffi::c_void;
 use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use crate::addr::{AddrInfo, SockAddr};
 use crate::consts;
@@ -408,6 +409,7 @@ fn queue_input(st: &mut State, p: *mut pbuf) {
                 pbuf_free(last);
                 return;
             }
+            heap_short(); // the piece stays in its pool pbuf
         }
         pbuf_cat(head, p);
     }
@@ -424,8 +426,15 @@ unsafe extern "C" fn on_tcp_sent(arg: *mut c_void, _pcb: *mut tcp_pcb, _len: u16
 }
 
 /// lwIP's poll timer (every [`POLL_INTERVAL`]): memory another connection
-/// held may be back; the next send tries again.
+/// held may be back; the next send tries again. Still none since the last
+/// tick (nothing acknowledged): sockets the program dropped may hold the
+/// heap, so ask for a collection (a sender short of memory only briefly,
+/// in a bulk transfer, asks at most once a tick).
 unsafe extern "C" fn on_tcp_poll(arg: *mut c_void, pcb: *mut tcp_pcb) -> err_t {
+    // SAFETY: as in on_tcp_recv.
+    if unsafe { (*arg.cast::<State>()).flags } & FLAG_SEND_NOMEM != 0 {
+        heap_short();
+    }
     // SAFETY: as in on_tcp_recv.
     unsafe { on_tcp_sent(arg, pcb, 0) }
 }
@@ -587,6 +596,7 @@ unsafe fn out_of_pool(p: *mut pbuf) -> *mut pbuf {
                 pbuf_free(p);
                 return q;
             }
+            heap_short();
         }
     }
     p
@@ -1379,33 +1389,46 @@ fn nothing_to_read(st: &State) -> bool {
 }
 
 /// When [`collect_if_starved`] last collected (`ticks_ms`).
-static STARVED_COLLECTED_AT: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+static STARVED_COLLECTED_AT: AtomicU32 = AtomicU32::new(0);
+
+/// lwIP's heap had no room for something since the last collection: a copy
+/// of incoming data out of the receive pool (which then stays in the pool),
+/// or, for a whole tick of lwIP's poll timer, a segment to send. Set by
+/// lwIP's callbacks.
+static HEAP_SHORT: AtomicBool = AtomicBool::new(false);
+
+fn heap_short() {
+    HEAP_SHORT.store(true, Ordering::Relaxed);
+}
 
 /// How often at most a pool that stays empty has the garbage collected: the
 /// pbufs may be held by live sockets whose data the program has not read yet,
 /// and a collection then frees none.
 const STARVED_COLLECT_EVERY_MS: u32 = 100;
 
-/// lwIP's pool of receive buffers is empty and no collection for that ran
-/// in the last [`STARVED_COLLECT_EVERY_MS`].
+/// lwIP's pool of receive buffers is empty, or its heap was short, and no
+/// collection for that ran in the last [`STARVED_COLLECT_EVERY_MS`].
 fn starved() -> bool {
-    hooks::rx_pool_empty()
-        && hooks::ticks_ms().wrapping_sub(STARVED_COLLECTED_AT.load(core::sync::atomic::Ordering::Relaxed))
-            >= STARVED_COLLECT_EVERY_MS
+    (HEAP_SHORT.load(Ordering::Relaxed) || hooks::rx_pool_empty())
+        && hooks::ticks_ms().wrapping_sub(STARVED_COLLECTED_AT.load(Ordering::Relaxed)) >= STARVED_COLLECT_EVERY_MS
 }
 
 /// With the GIL held (and no lwIP lock): collects garbage when the network
-/// driver has no receive buffer left. Sockets the program dropped without
-/// close() keep the data that came for them, in pool pbufs (lwIP hands a
-/// segment over in the buffers the driver filled), until their finalisers
-/// run; once those hold the whole pool the board receives nothing, not even
-/// a SYN, and a program waiting in accept() or polling allocates nothing,
-/// so the collector never ran (tests/qemu: 4 dropped connections of 8 KiB
-/// each held the board's 32 pbufs). A wait that finds the pool empty returns
-/// early for this; poll calls it too (asyncio's loop only polls).
+/// driver has no receive buffer left, or lwIP's heap ran short. Sockets the
+/// program dropped without close() keep the data that came for them until
+/// their finalisers run: full-sized segments in the pool pbufs the driver
+/// received them in, small pieces copied into the heap. Once those hold the
+/// whole pool the board receives nothing, not even a SYN (tests/qemu: 4
+/// dropped connections of 8 KiB each held the board's 32 pbufs); once they
+/// hold the heap, small pieces stay in the pool too, and sends wait (3
+/// connections sending 11 KB in 100-byte pieces, then one more held all 32).
+/// A program waiting in accept() or polling allocates nothing, so the
+/// collector never ran. A wait that finds the stack starved returns early
+/// for this; poll calls it too (asyncio's loop only polls).
 pub fn collect_if_starved() {
     if starved() {
-        STARVED_COLLECTED_AT.store(hooks::ticks_ms(), core::sync::atomic::Ordering::Relaxed);
+        HEAP_SHORT.store(false, Ordering::Relaxed);
+        STARVED_COLLECTED_AT.store(hooks::ticks_ms(), Ordering::Relaxed);
         hooks::collect();
     }
 }
