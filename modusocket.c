@@ -272,7 +272,8 @@ bool usocket_hook_rx_pool_empty(void) {
 #endif
 
 #if USOCKET_BACKEND_LWIP_RAW || USOCKET_BACKEND_LWIP_SOCKET
-// lwIP had no pcb for a connection that came (src/hooks.rs).
+// lwIP had no pcb for a connection that came, or (raw API) no buffers left
+// (src/hooks.rs).
 void usocket_hook_collect(void) {
     gc_collect();
 }

@@ -68,11 +68,13 @@ extern "C" {
 }
 
 // Both lwIP backends collect garbage when lwIP had no pcb (or netconn) for a
-// connection that came: lwIP refused it before any call of ours could.
+// connection that came: lwIP refused it before any call of ours could. The
+// raw API's also does when lwIP's receive pool or heap runs out.
 #[cfg(any(usocket_backend = "lwip_raw", usocket_backend = "lwip_socket"))]
 extern "C" {
     /// Runs MicroPython's garbage collector (gc_collect): the finalisers of
-    /// sockets nobody references close them and give back their pcbs.
+    /// sockets nobody references close them and give back their pcbs and
+    /// buffers.
     /// Called with the GIL held and no lwIP lock (those finalisers take it);
     /// cannot raise (MicroPython runs finalisers protected).
     fn usocket_hook_collect();

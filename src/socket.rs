@@ -424,7 +424,7 @@ impl Socket {
 
     /// One wait with the GIL released; `EINTR` only if something is pending.
     /// With the GIL again, the stack may ask for a collection (lwIP raw: out
-    /// of receive buffers), which the wait cannot run.
+    /// of buffers), which the wait cannot run.
     fn wait(&self, interest: Interest, wait: crate::timeout::Wait) -> Result<bool> {
         let r = hooks::without_gil(|| sys::wait(&self.sys, interest, wait));
         sys::collect_if_starved();

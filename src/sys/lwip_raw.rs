@@ -1420,8 +1420,9 @@ fn starved() -> bool {
 /// received them in, small pieces copied into the heap. Once those hold the
 /// whole pool the board receives nothing, not even a SYN (tests/qemu: 4
 /// dropped connections of 8 KiB each held the board's 32 pbufs); once they
-/// hold the heap, small pieces stay in the pool too, and sends wait (3
-/// connections sending 11 KB in 100-byte pieces, then one more held all 32).
+/// hold the heap, small pieces stay in the pool too, and sends wait (four
+/// connections that sent 11 KB in 100-byte pieces filled the board's heap,
+/// and the fifth one's pieces then held all 32).
 /// A program waiting in accept() or polling allocates nothing, so the
 /// collector never ran. A wait that finds the stack starved returns early
 /// for this; poll calls it too (asyncio's loop only polls).
@@ -1435,8 +1436,8 @@ pub fn collect_if_starved() {
 
 /// Lets lwIP run until the socket may be ready for `interest` (true) or the
 /// wait is over (false); `EINTR` if MicroPython has something pending. Also
-/// false, early, when the receive pool is empty (see [`collect_if_starved`],
-/// which the caller runs once it has the GIL again).
+/// false, early, when the stack is starved of buffers (see
+/// [`collect_if_starved`], which the caller runs with the GIL again).
 pub fn wait(st: &State, interest: Interest, wait: Wait) -> Result<bool> {
     let start = if let Wait::Millis(_) = wait { now_ms() } else { 0 };
     loop {

@@ -619,8 +619,9 @@ fn poll_flags(revents: c::c_short) -> PollFlags {
     f
 }
 
-/// Nothing to do: the kernel (or lwIP's socket layer) keeps its own buffers
-/// apart from the sockets a program dropped (see lwip_raw.rs).
+/// Nothing is watched here: the kernel's buffers are not the program's to
+/// give back, and under lwIP's socket layer (ESP-IDF) the network driver's
+/// buffers are not visible to the module (lwip_raw.rs watches the raw API's).
 #[inline(always)]
 pub fn collect_if_starved() {}
 
