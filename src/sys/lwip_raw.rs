@@ -1452,11 +1452,13 @@ pub fn wait(st: &State, interest: Interest, wait: Wait) -> Result<bool> {
         if ready {
             return Ok(true);
         }
-        if starved() {
-            return Ok(false);
-        }
+        // Ctrl-C (or what the port's hook made pending) first: a stack that
+        // stays starved must not keep the wait from hearing it.
         if hooks::pending() {
             return Err(Errno::EINTR);
+        }
+        if starved() {
+            return Ok(false);
         }
         if let Wait::Millis(ms) = wait {
             if now_ms().wrapping_sub(start) >= u64::from(ms) {
