@@ -699,9 +699,9 @@ asyncio.run(main())
     # after four connections, the fifth connection's pieces then stayed in
     # pool pbufs, and that socket (still referenced while the server waits
     # in the next accept()) held all 32. A copy that finds no room in the
-    # heap (or a send) now also asks for a collection, which frees the
-    # dropped ones before the pool runs out: twelve connections in about
-    # 1.5 s, without a lost segment.
+    # heap now also asks for a collection, which frees the dropped ones
+    # before the pool runs out: twelve connections in about 1.5 s, without
+    # a lost segment.
     def test_server_dropping_small_pieces_unread_keeps_receiving(self):
         self.board.start(self.DROPPING_SERVER % 12)
         self.dropped_connections(12, 11000, pieces=110)
