@@ -1388,7 +1388,9 @@ fn nothing_to_read(st: &State) -> bool {
     nothing_to_take(st, load(&st.conn) == CONN_LISTENING)
 }
 
-/// When [`collect_if_starved`] last collected (`ticks_ms`).
+/// When [`collect_if_starved`] last collected (`ticks_ms`); 0 before the
+/// first time, so that a board starved in its first 100 ms is not kept
+/// waiting (a collection that falls on tick 0 only allows one more early).
 static STARVED_COLLECTED_AT: AtomicU32 = AtomicU32::new(0);
 
 /// lwIP's heap had no room for something since the last collection: a copy
@@ -1409,8 +1411,10 @@ const STARVED_COLLECT_EVERY_MS: u32 = 100;
 /// lwIP's pool of receive buffers is empty, or its heap was short, and no
 /// collection for that ran in the last [`STARVED_COLLECT_EVERY_MS`].
 fn starved() -> bool {
-    (HEAP_SHORT.load(Ordering::Relaxed) || hooks::rx_pool_empty())
-        && hooks::ticks_ms().wrapping_sub(STARVED_COLLECTED_AT.load(Ordering::Relaxed)) >= STARVED_COLLECT_EVERY_MS
+    (HEAP_SHORT.load(Ordering::Relaxed) || hooks::rx_pool_empty()) && {
+        let last = STARVED_COLLECTED_AT.load(Ordering::Relaxed);
+        last == 0 || hooks::ticks_ms().wrapping_sub(last) >= STARVED_COLLECT_EVERY_MS
+    }
 }
 
 /// With the GIL held (and no lwIP lock): collects garbage when the network
