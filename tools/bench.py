@@ -81,6 +81,16 @@ async def round_trips(port, n):
     return dt
 """
 
+def lookups(host):
+    """A workload of N calls of getaddrinfo(host, PORT) (no server)."""
+    return ("lookups/s", "print('ready')\n", """
+t = time.ticks_us()
+for i in range(N):
+    m.getaddrinfo('%s', PORT)
+print(time.ticks_diff(time.ticks_us(), t))
+""" % host, lambda s, n: n / s)
+
+
 # name: (unit, server code, client code, value from (elapsed_s, n))
 WORKLOADS = {
     "bulk stream (write 16 KiB / readinto)": ("MB/s", """
@@ -226,23 +236,9 @@ print(asyncio.run(round_trips(PORT, N)))
 """, lambda s, n: n / s),
     # A numeric host, as MicroPython's documentation and most client
     # libraries (urequests, umqtt) turn (host, port) into an address.
-    "getaddrinfo('127.0.0.1', port)": ("lookups/s", """
-print('ready')
-""", """
-t = time.ticks_us()
-for i in range(N):
-    m.getaddrinfo('127.0.0.1', PORT)
-print(time.ticks_diff(time.ticks_us(), t))
-""", lambda s, n: n / s),
+    "getaddrinfo('127.0.0.1', port)": lookups("127.0.0.1"),
     # A name from /etc/hosts, as clients look up their server.
-    "getaddrinfo('localhost', port)": ("lookups/s", """
-print('ready')
-""", """
-t = time.ticks_us()
-for i in range(N):
-    m.getaddrinfo('localhost', PORT)
-print(time.ticks_diff(time.ticks_us(), t))
-""", lambda s, n: n / s),
+    "getaddrinfo('localhost', port)": lookups("localhost"),
 }
 
 SIZES = {  # workload -> count at scale 1
