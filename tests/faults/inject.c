@@ -22,15 +22,24 @@
  *   USOCKET_FAULT_ACCEPT=E:N  every Nth accept4 takes the connection, closes
  *                             it and fails with errno E (ECONNABORTED, ...)
  *   USOCKET_FAULT_SETSOCKOPT=E  every setsockopt fails with errno E
+ *   USOCKET_FAULT_ANY=E1,E2,...:N  every Nth call of any socket function
+ *                             here (and bind, listen, getsockopt,
+ *                             getsockname, getpeername, shutdown, socketpair,
+ *                             ioctl(FIONBIO)) fails at once, doing nothing,
+ *                             with the next errno of the list in turn: the
+ *                             errors a kernel may give that the module has no
+ *                             special case for
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -77,9 +86,32 @@ static int inject(int fd, int flags) {
 }
 
 static int is_stream(int fd) {
+    static int (*real_getsockopt)(int, int, int, void *, socklen_t *);
+    if (real_getsockopt == NULL) {
+        real_getsockopt = (int (*)(int, int, int, void *, socklen_t *))dlsym(RTLD_NEXT, "getsockopt");
+    }
     int type = 0;
     socklen_t len = sizeof(type);
-    return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
+    return real_getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
+}
+
+/* USOCKET_FAULT_ANY: true (errno set) when this call is to fail. */
+static atomic_long any_calls, any_failures;
+static int fail_any(void) {
+    const char *v = getenv("USOCKET_FAULT_ANY");
+    const char *every = v == NULL ? NULL : strchr(v, ':');
+    if (every == NULL || !nth(&any_calls, strtol(every + 1, NULL, 10))) {
+        return 0;
+    }
+    long errnos[16], n = 0;
+    for (const char *p = v; p < every && n < 16; p = strchr(p, ',') + 1) {
+        errnos[n++] = strtol(p, NULL, 10);
+        if (strchr(p, ',') == NULL || strchr(p, ',') > every) {
+            break;
+        }
+    }
+    errno = (int)errnos[atomic_fetch_add(&any_failures, 1) % n];
+    return 1;
 }
 
 /* A short length for stream transfers: 1 to 7 bytes, varying. */
@@ -102,36 +134,42 @@ static size_t shorten(int fd, size_t len) {
 
 ssize_t recv(int fd, void *buf, size_t len, int flags) {
     REAL(ssize_t, recv, int, void *, size_t, int);
+    if (fail_any()) return -1;
     if (inject(fd, flags)) return -1;
     return real(fd, buf, shorten(fd, len), flags);
 }
 
 ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *addr, socklen_t *alen) {
     REAL(ssize_t, recvfrom, int, void *, size_t, int, struct sockaddr *, socklen_t *);
+    if (fail_any()) return -1;
     if (inject(fd, flags)) return -1;
     return real(fd, buf, shorten(fd, len), flags, addr, alen);
 }
 
 ssize_t send(int fd, const void *buf, size_t len, int flags) {
     REAL(ssize_t, send, int, const void *, size_t, int);
+    if (fail_any()) return -1;
     if (inject(fd, flags)) return -1;
     return real(fd, buf, shorten(fd, len), flags);
 }
 
 ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *addr, socklen_t alen) {
     REAL(ssize_t, sendto, int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+    if (fail_any()) return -1;
     if (inject(fd, flags)) return -1;
     return real(fd, buf, shorten(fd, len), flags, addr, alen);
 }
 
 int poll(struct pollfd *fds, nfds_t n, int timeout) {
     REAL(int, poll, struct pollfd *, nfds_t, int);
+    if (fail_any()) return -1;
     if (timeout != 0 && inject_eintr()) FAIL(EINTR);
     return real(fds, n, timeout);
 }
 
 int connect(int fd, const struct sockaddr *addr, socklen_t len) {
     REAL(int, connect, int, const struct sockaddr *, socklen_t);
+    if (fail_any()) return -1;
     int r = real(fd, addr, len);
     if (r == 0 && is_stream(fd) && inject_eintr()) FAIL(EINTR);
     return r;
@@ -140,6 +178,7 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len) {
 static atomic_long accept_calls;
 int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
     REAL(int, accept4, int, struct sockaddr *, socklen_t *, int);
+    if (fail_any()) return -1;
     if (inject(fd, 0)) return -1;
     int r = real(fd, addr, len, flags);
     long every, e = setting("USOCKET_FAULT_ACCEPT", &every);
@@ -153,6 +192,7 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
 static atomic_long socket_calls;
 int socket(int domain, int type, int protocol) {
     REAL(int, socket, int, int, int);
+    if (fail_any()) return -1;
     long every, e = setting("USOCKET_FAULT_SOCKET", &every);
     if (nth(&socket_calls, every)) FAIL((int)e);
     return real(domain, type, protocol);
@@ -160,7 +200,63 @@ int socket(int domain, int type, int protocol) {
 
 int setsockopt(int fd, int level, int name, const void *value, socklen_t len) {
     REAL(int, setsockopt, int, int, int, const void *, socklen_t);
+    if (fail_any()) return -1;
     long e = setting("USOCKET_FAULT_SETSOCKOPT", NULL);
     if (e) FAIL((int)e);
     return real(fd, level, name, value, len);
+}
+
+/* The rest only fail under USOCKET_FAULT_ANY. */
+
+int socketpair(int domain, int type, int protocol, int sv[2]) {
+    REAL(int, socketpair, int, int, int, int *);
+    if (fail_any()) return -1;
+    return real(domain, type, protocol, sv);
+}
+
+int bind(int fd, const struct sockaddr *addr, socklen_t len) {
+    REAL(int, bind, int, const struct sockaddr *, socklen_t);
+    if (fail_any()) return -1;
+    return real(fd, addr, len);
+}
+
+int listen(int fd, int backlog) {
+    REAL(int, listen, int, int);
+    if (fail_any()) return -1;
+    return real(fd, backlog);
+}
+
+int getsockopt(int fd, int level, int name, void *value, socklen_t *len) {
+    REAL(int, getsockopt, int, int, int, void *, socklen_t *);
+    if (fail_any()) return -1;
+    return real(fd, level, name, value, len);
+}
+
+int getsockname(int fd, struct sockaddr *addr, socklen_t *len) {
+    REAL(int, getsockname, int, struct sockaddr *, socklen_t *);
+    if (fail_any()) return -1;
+    return real(fd, addr, len);
+}
+
+int getpeername(int fd, struct sockaddr *addr, socklen_t *len) {
+    REAL(int, getpeername, int, struct sockaddr *, socklen_t *);
+    if (fail_any()) return -1;
+    return real(fd, addr, len);
+}
+
+int shutdown(int fd, int how) {
+    REAL(int, shutdown, int, int);
+    if (fail_any()) return -1;
+    return real(fd, how);
+}
+
+/* Only FIONBIO (settimeout, setblocking): the terminal's requests pass. */
+int ioctl(int fd, unsigned long request, ...) {
+    REAL(int, ioctl, int, unsigned long, ...);
+    va_list ap;
+    va_start(ap, request);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    if (request == FIONBIO && fail_any()) return -1;
+    return real(fd, request, arg);
 }

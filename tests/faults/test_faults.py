@@ -18,7 +18,9 @@ from mpy import FIRMWARES, Script, echo_until_closed, free_port  # noqa: E402
 
 FIRMWARE = FIRMWARES[0]
 # Linux's numbers, which the unix port uses
-ERRNO = {"ENOMEM": 12, "EMFILE": 24, "ENOBUFS": 105, "ECONNABORTED": 103, "EPERM": 1, "EIO": 5, "none": 0}
+ERRNO = {"ENOMEM": 12, "EMFILE": 24, "ENOBUFS": 105, "ECONNABORTED": 103, "EPERM": 1, "EIO": 5, "none": 0,
+         "EINVAL": 22, "EBADF": 9, "EACCES": 13, "ECONNRESET": 104, "EPIPE": 32, "ECONNREFUSED": 111,
+         "ETIMEDOUT": 110, "EINPROGRESS": 115}
 
 
 def setUpModule():
@@ -366,6 +368,49 @@ class RandomCallsUnderFaults(unittest.TestCase):
 
     def test_random_threads(self):
         self.run_script("random_threads.py")
+
+
+ANY_FAILURE = """
+import sys, os, gc
+import random_calls as rc
+add = rc.Pool.add
+def add_settable(pool, s, family):
+    try:
+        add(pool, s, family)
+    except OSError:  # settimeout's FIONBIO failed: the socket would block
+        s.close()
+rc.Pool.add = add_settable
+def fds():
+    return len(os.listdir("/proc/self/fd"))
+before = fds()
+for seed in range(1, 5):
+    n = rc.run(seed, 1500, rc.TIMEOUTS if seed % 2 else None)
+    gc.collect()
+    print("seed", seed, n > 100, fds() - before)
+"""
+
+
+class RandomCallsUnderAnyFailure(unittest.TestCase):
+    """random_calls.py's sequences with every Nth call of the socket API
+    failing at once with errors the module has no special case for (memory,
+    I/O, permissions, a peer's reset, a descriptor gone): each must come out
+    as an OSError (or the call's documented result), nothing may crash or
+    hang, most calls still succeed, and no descriptor may be left open."""
+
+    def run_with(self, errnos, every):
+        scripts = os.path.join(HERE, "..", "micropython")
+        env = dict(os.environ, **fault_env(any="%s:%d" % (",".join(str(ERRNO[e]) for e in errnos), every)))
+        out = subprocess.run([FIRMWARE, "-c", "import sys; sys.path.insert(0, '.')\n" + ANY_FAILURE],
+                             cwd=scripts, env=env, capture_output=True, text=True, timeout=300)
+        self.assertEqual(out.stderr, "")
+        self.assertEqual(out.stdout, "".join("seed %d True 0\n" % seed for seed in range(1, 5)))
+        self.assertEqual(out.returncode, 0)
+
+    def test_resources_and_io(self):
+        self.run_with(["ENOMEM", "EIO", "ENOBUFS", "EINVAL"], 3)
+
+    def test_permissions_peers_and_descriptors(self):
+        self.run_with(["EPERM", "EBADF", "EACCES", "ECONNRESET", "EPIPE", "ECONNREFUSED", "ETIMEDOUT", "EINPROGRESS"], 7)
 
 
 if __name__ == "__main__":
