@@ -56,6 +56,26 @@ def echo_round_trip(s, size):
 """
 
 
+def make_namespaces(names, commands):
+    """Creates the network namespaces `names` (needs root), then runs each
+    command of `commands`, (namespace, command line), in its namespace. If
+    one fails, deletes the namespaces and raises AssertionError with its
+    error."""
+    for ns in names:
+        subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        for ns, command in commands:
+            subprocess.run(["ip", "netns", "exec", ns, *command.split()], check=True, capture_output=True)
+    except subprocess.CalledProcessError as e:
+        delete_namespaces(names)
+        raise AssertionError("%s: %s" % (" ".join(e.cmd), e.stderr.decode().strip()))
+
+
+def delete_namespaces(names):
+    for ns in names:
+        subprocess.run(["ip", "netns", "del", ns])
+
+
 class Script:
     """A MicroPython process running `prelude` then `source`, with
     line-oriented stdout."""

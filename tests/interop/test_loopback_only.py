@@ -20,7 +20,7 @@ import subprocess
 import sys
 import unittest
 
-from mpy import FIRMWARES
+from mpy import FIRMWARES, delete_namespaces, make_namespaces
 
 FIRMWARE = FIRMWARES[0]
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -59,33 +59,25 @@ class LoopbackOnly(unittest.TestCase):
     def setUpClass(cls):
         cls.ns = "usocket-loopback-%d" % os.getpid()
         cls.sink = "usocket-sink-%d" % os.getpid()
-        for ns in (cls.ns, cls.sink):
-            subprocess.run(["ip", "netns", "add", ns], check=True)
-        try:
-            for ns, command in (
-                (cls.ns, "ip link set lo up"),
-                (cls.ns, "ip link add out type veth peer name in netns " + cls.sink),
-                (cls.ns, "sysctl -qw net.ipv6.conf.out.accept_dad=0"),
-                (cls.ns, "ip link set out up"),
-                (cls.sink, "ip link set in up"),
-                (cls.ns, "ip addr add 198.18.0.2/24 dev out"),
-                (cls.ns, "ip -6 addr add fd00:18::2/64 dev out nodad"),
-                # the gateways' link addresses fixed: every packet routed off
-                # the loopback goes out at once, none waits for ARP or NDP
-                (cls.ns, "ip neigh replace 198.18.0.1 lladdr 02:00:00:00:00:01 dev out nud permanent"),
-                (cls.ns, "ip -6 neigh replace fd00:18::1 lladdr 02:00:00:00:00:01 dev out nud permanent"),
-                (cls.ns, "ip route add default via 198.18.0.1"),
-                (cls.ns, "ip -6 route add default via fd00:18::1"),
-            ):
-                subprocess.run(["ip", "netns", "exec", ns, *command.split()], check=True, capture_output=True)
-        except subprocess.CalledProcessError as e:
-            cls.tearDownClass()
-            raise AssertionError("%s: %s" % (" ".join(e.cmd), e.stderr.decode().strip()))
+        make_namespaces((cls.ns, cls.sink), (
+            (cls.ns, "ip link set lo up"),
+            (cls.ns, "ip link add out type veth peer name in netns " + cls.sink),
+            (cls.ns, "sysctl -qw net.ipv6.conf.out.accept_dad=0"),
+            (cls.ns, "ip link set out up"),
+            (cls.sink, "ip link set in up"),
+            (cls.ns, "ip addr add 198.18.0.2/24 dev out"),
+            (cls.ns, "ip -6 addr add fd00:18::2/64 dev out nodad"),
+            # the gateways' link addresses fixed: every packet routed off the
+            # loopback goes out at once, none waits for ARP or NDP
+            (cls.ns, "ip neigh replace 198.18.0.1 lladdr 02:00:00:00:00:01 dev out nud permanent"),
+            (cls.ns, "ip -6 neigh replace fd00:18::1 lladdr 02:00:00:00:00:01 dev out nud permanent"),
+            (cls.ns, "ip route add default via 198.18.0.1"),
+            (cls.ns, "ip -6 route add default via fd00:18::1"),
+        ))
 
     @classmethod
     def tearDownClass(cls):
-        for ns in (cls.ns, cls.sink):
-            subprocess.run(["ip", "netns", "del", ns])
+        delete_namespaces((cls.ns, cls.sink))
 
     def mark(self, port):
         """Sends a datagram off the loopback to `port` from MicroPython in

@@ -30,7 +30,7 @@ import tempfile
 import textwrap
 import unittest
 
-from mpy import FIRMWARES, Script, TIMEOUT
+from mpy import FIRMWARES, TIMEOUT, Script, delete_namespaces, make_namespaces
 
 FIRMWARE = FIRMWARES[0]
 HOST4, HOST6 = "192.0.2.2", "2001:db8::2"
@@ -190,36 +190,28 @@ class Unreachable(unittest.TestCase):
     def setUpClass(cls):
         cls.ns = "usocket-unreach-%d" % os.getpid()
         cls.host = "usocket-unreach-host-%d" % os.getpid()
-        for ns in (cls.ns, cls.host):
-            subprocess.run(["ip", "netns", "add", ns], check=True)
         cls.prefix = ["ip", "netns", "exec", cls.ns]
         cls.host_prefix = ["ip", "netns", "exec", cls.host]
-        try:
-            for ns, command in (
-                (cls.ns, "ip link set lo up"),
-                (cls.host, "ip link set lo up"),
-                (cls.ns, "ip link add va type veth peer name vb netns " + cls.host),
-                (cls.ns, "ip addr add 192.0.2.1/24 dev va"),
-                (cls.ns, "ip -6 addr add 2001:db8::1/64 dev va nodad"),
-                (cls.host, "ip addr add %s/24 dev vb" % HOST4),
-                (cls.host, "ip -6 addr add %s/64 dev vb nodad" % HOST6),
-                (cls.ns, "ip link set va up"),
-                (cls.host, "ip link set vb up"),
-                # every ICMP error answered: the kernel's rate limit would
-                # drop some of the test's dozen (one a second to a host)
-                (cls.host, "sysctl -qw net.ipv4.icmp_ratelimit=0"),
-                (cls.host, "sysctl -qw net.ipv6.icmp.ratelimit=0"),
-                *((cls.host, rule) for rule in HOST_RULES),
-            ):
-                subprocess.run(["ip", "netns", "exec", ns, *command.split()], check=True, capture_output=True)
-        except subprocess.CalledProcessError as e:
-            cls.tearDownClass()
-            raise AssertionError("%s: %s" % (" ".join(e.cmd), e.stderr.decode().strip()))
+        make_namespaces((cls.ns, cls.host), (
+            (cls.ns, "ip link set lo up"),
+            (cls.host, "ip link set lo up"),
+            (cls.ns, "ip link add va type veth peer name vb netns " + cls.host),
+            (cls.ns, "ip addr add 192.0.2.1/24 dev va"),
+            (cls.ns, "ip -6 addr add 2001:db8::1/64 dev va nodad"),
+            (cls.host, "ip addr add %s/24 dev vb" % HOST4),
+            (cls.host, "ip -6 addr add %s/64 dev vb nodad" % HOST6),
+            (cls.ns, "ip link set va up"),
+            (cls.host, "ip link set vb up"),
+            # every ICMP error answered: the kernel's rate limit would drop
+            # some of the test's dozen (one a second to a host)
+            (cls.host, "sysctl -qw net.ipv4.icmp_ratelimit=0"),
+            (cls.host, "sysctl -qw net.ipv6.icmp.ratelimit=0"),
+            *((cls.host, rule) for rule in HOST_RULES),
+        ))
 
     @classmethod
     def tearDownClass(cls):
-        for ns in (cls.ns, cls.host):
-            subprocess.run(["ip", "netns", "del", ns])
+        delete_namespaces((cls.ns, cls.host))
 
     def script(self, source, **fields):
         return Script(FIRMWARE, source.format(h4=HOST4, h6=HOST6, **fields), prelude=PRELUDE, prefix=self.prefix)
