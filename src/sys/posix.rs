@@ -826,13 +826,19 @@ fn numeric_v4_answers(host: Option<&[u8]>, service: Option<&[u8]>, hints: &Hints
         return None;
     }
     let ip = crate::ip_text::parse_ipv4(host?)?;
-    let port = match service {
-        None => 0,
-        Some(s) if !s.is_empty() && s.len() <= 5 && s.iter().all(u8::is_ascii_digit) => {
-            u16::try_from(s.iter().fold(0u32, |v, &d| v * 10 + u32::from(d - b'0'))).ok()?
+    let mut port = 0u32;
+    if let Some(s) = service {
+        if s.is_empty() || s.len() > 5 {
+            return None;
         }
-        Some(_) => return None,
-    };
+        for &d in s {
+            if !d.is_ascii_digit() {
+                return None;
+            }
+            port = port * 10 + u32::from(d - b'0');
+        }
+    }
+    let port = u16::try_from(port).ok()?;
     // glibc's order; SOCK_RAW only when no type was asked for.
     let kinds = [(consts::SOCK_STREAM, consts::IPPROTO_TCP), (consts::SOCK_DGRAM, consts::IPPROTO_UDP), (consts::SOCK_RAW, 0)];
     let answer = AddrInfo { family: consts::AF_INET, sock_type: 0, proto: 0, addr: SockAddr::v4(ip, port) };
