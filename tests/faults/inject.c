@@ -104,12 +104,10 @@ static int fail_any(void) {
         return 0;
     }
     long errnos[16], n = 0;
-    for (const char *p = v; p < every && n < 16; p = strchr(p, ',') + 1) {
-        errnos[n++] = strtol(p, NULL, 10);
-        if (strchr(p, ',') == NULL || strchr(p, ',') > every) {
-            break;
-        }
-    }
+    char *p = (char *)v;
+    do {
+        errnos[n++] = strtol(p, &p, 10);
+    } while (*p++ == ',' && n < 16);
     errno = (int)errnos[atomic_fetch_add(&any_failures, 1) % n];
     return 1;
 }
