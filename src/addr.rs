@@ -160,6 +160,22 @@ impl SockAddr {
     }
 }
 
+/// A port given as decimal text (a service without a services database):
+/// one or more digits, 0 to 65535. None for anything else.
+pub fn decimal_port(text: &[u8]) -> Option<u16> {
+    let mut v: u32 = 0;
+    for &c in text {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u32::from(c - b'0');
+        if v > 65535 {
+            return None;
+        }
+    }
+    (!text.is_empty()).then_some(v as u16)
+}
+
 /// Text that can only be meant as a numeric address: digits and dots (no
 /// top-level domain is all digits), or anything with a colon (never part of a
 /// host name) unless it carries a `%scope`. Such text is resolved with

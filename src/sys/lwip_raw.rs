@@ -1595,21 +1595,8 @@ fn resolve_name(host: &[u8], family: i32) -> core::result::Result<SockAddr, Erro
 const LOOPBACK6: [u8; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
 
 fn parse_port(service: Option<&[u8]>) -> core::result::Result<u16, Error> {
-    let Some(s) = service else { return Ok(0) };
-    let mut v: u32 = 0;
-    if s.is_empty() {
-        return Err(Error::Gai(consts::EAI_SERVICE));
-    }
-    for &c in s {
-        if !c.is_ascii_digit() {
-            return Err(Error::Gai(consts::EAI_SERVICE)); // no services database here
-        }
-        v = v * 10 + u32::from(c - b'0');
-        if v > 65535 {
-            return Err(Error::Gai(consts::EAI_SERVICE));
-        }
-    }
-    Ok(v as u16)
+    // (No services database here.)
+    service.map_or(Ok(0), |s| crate::addr::decimal_port(s).ok_or(Error::Gai(consts::EAI_SERVICE)))
 }
 
 /// getaddrinfo on lwIP: numeric addresses (IPv6 ones too when lwIP has

@@ -826,19 +826,10 @@ fn numeric_v4_answers(host: Option<&[u8]>, service: Option<&[u8]>, hints: &Hints
         return None;
     }
     let ip = crate::ip_text::parse_ipv4(host?)?;
-    let mut port = 0u32;
-    if let Some(s) = service {
-        if s.is_empty() || s.len() > 5 {
-            return None;
-        }
-        for &d in s {
-            if !d.is_ascii_digit() {
-                return None;
-            }
-            port = port * 10 + u32::from(d - b'0');
-        }
-    }
-    let port = u16::try_from(port).ok()?;
+    let port = match service {
+        None => 0,
+        Some(s) => crate::addr::decimal_port(s)?,
+    };
     // glibc's order; SOCK_RAW only when no type was asked for.
     let kinds = [(consts::SOCK_STREAM, consts::IPPROTO_TCP), (consts::SOCK_DGRAM, consts::IPPROTO_UDP), (consts::SOCK_RAW, 0)];
     let answer = AddrInfo { family: consts::AF_INET, sock_type: 0, proto: 0, addr: SockAddr::v4(ip, port) };
@@ -1315,8 +1306,19 @@ mod tests {
     fn numeric_ipv4_lookups_answered_as_glibc_answers_them() {
         let hosts: [&[u8]; 10] =
             [b"127.0.0.1", b"0.0.0.0", b"255.255.255.255", b"10.20.30.4", b"127.1", b"010.0.0.1", b"1.2.3.4 ", b"256.1.1.1", b"1.2.3", b"::1"];
-        let services: [Option<&[u8]>; 9] =
-            [None, Some(b"80"), Some(b"0"), Some(b"65535"), Some(b"65536"), Some(b"080"), Some(b"00080"), Some(b""), Some(b"+80")];
+        let services: [Option<&[u8]>; 11] = [
+            None,
+            Some(b"80"),
+            Some(b"0"),
+            Some(b"65535"),
+            Some(b"65536"),
+            Some(b"99999"),
+            Some(b"080"),
+            Some(b"00080"),
+            Some(b"0000000080"),
+            Some(b""),
+            Some(b"+80"),
+        ];
         let families = [consts::AF_UNSPEC, consts::AF_INET, consts::AF_INET6];
         let types = [0, consts::SOCK_STREAM, consts::SOCK_DGRAM, consts::SOCK_RAW, consts::SOCK_SEQPACKET];
         let protos = [0, consts::IPPROTO_TCP, consts::IPPROTO_UDP];
@@ -1349,8 +1351,8 @@ mod tests {
                 }
             }
         }
-        // 4 hosts, 6 services, 2 families, 3 types, protocol 0, 4 flags, 3 rooms
-        assert_eq!(answered, 4 * 6 * 2 * 3 * 4 * 3);
+        // 4 hosts, 7 services, 2 families, 3 types, protocol 0, 4 flags, 3 rooms
+        assert_eq!(answered, 4 * 7 * 2 * 3 * 4 * 3);
     }
 
     #[test]
