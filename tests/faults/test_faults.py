@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 from mpy import FIRMWARES, Script, echo_until_closed, free_port  # noqa: E402
 
 FIRMWARE = FIRMWARES[0]
+SCRIPTS = os.path.join(HERE, "..", "micropython")  # tests/micropython
 # Linux's numbers, which the unix port uses
 ERRNO = {"ENOMEM": 12, "EMFILE": 24, "ENOBUFS": 105, "ECONNABORTED": 103, "EPERM": 1, "EIO": 5, "none": 0,
          "EINVAL": 22, "EBADF": 9, "EACCES": 13, "ECONNRESET": 104, "EPIPE": 32, "ECONNREFUSED": 111,
@@ -356,10 +357,9 @@ class RandomCallsUnderFaults(unittest.TestCase):
               "accept": "%d:3" % ERRNO["ECONNABORTED"]}
 
     def run_script(self, name):
-        scripts = os.path.join(HERE, "..", "micropython")
         env = dict(os.environ, **fault_env(**self.FAULTS))
-        out = subprocess.run([FIRMWARE, name], cwd=scripts, env=env, capture_output=True, text=True, timeout=300)
-        with open(os.path.join(scripts, name + ".exp")) as f:
+        out = subprocess.run([FIRMWARE, name], cwd=SCRIPTS, env=env, capture_output=True, text=True, timeout=300)
+        with open(os.path.join(SCRIPTS, name + ".exp")) as f:
             self.assertEqual(out.stdout + out.stderr, f.read())
         self.assertEqual(out.returncode, 0)
 
@@ -398,10 +398,9 @@ class RandomCallsUnderAnyFailure(unittest.TestCase):
     hang, most calls still succeed, and no descriptor may be left open."""
 
     def run_with(self, errnos, every):
-        scripts = os.path.join(HERE, "..", "micropython")
         env = dict(os.environ, **fault_env(any="%s:%d" % (",".join(str(ERRNO[e]) for e in errnos), every)))
         out = subprocess.run([FIRMWARE, "-c", "import sys; sys.path.insert(0, '.')\n" + ANY_FAILURE],
-                             cwd=scripts, env=env, capture_output=True, text=True, timeout=300)
+                             cwd=SCRIPTS, env=env, capture_output=True, text=True, timeout=300)
         self.assertEqual(out.stderr, "")
         self.assertEqual(out.stdout, "".join("seed %d True 0\n" % seed for seed in range(1, 5)))
         self.assertEqual(out.returncode, 0)

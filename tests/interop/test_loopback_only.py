@@ -119,5 +119,6 @@ class LoopbackOnly(unittest.TestCase):
             self.sniffer.wait()
             self.sniffer.stdout.close()
 
+
 if __name__ == "__main__":
     unittest.main()
