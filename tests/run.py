@@ -45,6 +45,9 @@ def micropython_tests(micropython_dir, firmware, result_dir, tests=None):
         )
     env = dict(os.environ, MICROPY_MICROPYTHON=os.path.abspath(firmware))
     shutil.rmtree(result_dir, ignore_errors=True)  # --print-failures lists all it finds there
+    # Scripts run in their own folder: one that left a file there (an AF_UNIX
+    # socket bound to a relative name) would change the next run's results.
+    folders = {d: set(os.listdir(d)) for d in {os.path.dirname(t) for t in tests}}
     out = subprocess.run(
         [sys.executable, "run-tests.py", "-r", result_dir] + tests,
         cwd=os.path.join(micropython_dir, "tests"), env=env,
@@ -52,6 +55,11 @@ def micropython_tests(micropython_dir, firmware, result_dir, tests=None):
     )
     print(out.stdout, end="")
     ok = out.returncode == 0 and "skipped" not in out.stdout.split("tests performed")[-1]
+    for d, before in folders.items():
+        left = sorted(set(os.listdir(d)) - before)
+        if left:
+            print("FAILED: the scripts left %s in %s" % (", ".join(map(repr, left)), d))
+            ok = False
     if not ok:
         subprocess.run([sys.executable, "run-tests.py", "-r", result_dir, "--print-failures"],
                        cwd=os.path.join(micropython_dir, "tests"))

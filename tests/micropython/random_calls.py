@@ -10,6 +10,7 @@
 # pool's own and loopback text in other forms ("127.1" is 127.0.0.1 to the C
 # library; a short form of any other address would be dialled too).
 import gc
+import os
 import random
 import time
 from _helpers import socket
@@ -38,6 +39,26 @@ class Pool:
         self.socks = []
         # bound ports of the pool (AF_UNIX: bound names)
         self.ports = {socket.AF_INET: [], socket.AF_INET6: [], AF_UNIX: []}
+        # Bad arguments such as "x" and b"\2\0\0\0" are file names to an
+        # AF_UNIX socket: bind() makes those files in the current directory.
+        # The pool works in a directory of its own, removed by close(), so
+        # that no run leaves files among the tests or finds an earlier run's.
+        self.home = None
+        if AF_UNIX is not None:
+            base = (os.getenv("TMPDIR") or "/tmp").rstrip("/")
+            self.home = (os.getcwd(), "%s/usocket-random-%s" % (base, os.urandom(4).hex()))
+            os.mkdir(self.home[1])
+            os.chdir(self.home[1])
+
+    def close(self):
+        for s, _ in self.socks:
+            s.close()
+        if self.home is not None:
+            for name in os.listdir():
+                os.remove(name)
+            os.chdir(self.home[0])
+            os.rmdir(self.home[1])
+            self.home = None
 
     def add(self, s, family):
         s.settimeout(self.rng.choice(self.timeouts) if self.timeouts else 0)
@@ -161,8 +182,7 @@ def run(seed, calls, timeouts):
         except ALLOWED:
             continue
         record(pool, s, family, name, result)
-    for s, _ in pool.socks:
-        s.close()
+    pool.close()
     return succeeded
 
 

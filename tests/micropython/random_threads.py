@@ -53,8 +53,7 @@ def run(seed):
     while len(done) < THREADS and time.ticks_diff(time.ticks_ms(), t0) < 120000:
         time.sleep_ms(10)
     with lock:
-        for s, _ in pool.socks:
-            s.close()
+        pool.close()
     with lock:
         return done[:]
 
