@@ -489,9 +489,7 @@ fn generate_header(manifest_dir: &Path, out_dir: &Path, backend: Backend, consta
         enumeration: cbindgen::EnumConfig { prefix_with_name: true, ..Default::default() },
         ..Default::default()
     };
-    for dir in ["src"] {
-        rerun_for_dir(&manifest_dir.join(dir));
-    }
+    rerun_for_dir(&manifest_dir.join("src"));
     let bindings = cbindgen::Builder::new()
         .with_crate(manifest_dir)
         .with_config(config)

@@ -9,6 +9,13 @@
 //!   `mp_handle_pending(true)` and, if that returns, calls again.
 //! - Pointers are never null unless a parameter says so, and buffers are
 //!   `(pointer, length)` pairs owned by the caller for the duration of the call.
+//!
+//! # Safety
+//! Every function here is `unsafe` for the one reason above: the caller (the
+//! shim) passes pointers that are valid, aligned and, for a `usocket_t`, not
+//! used by anyone else during the call. Functions say so only where they ask
+//! for more.
+#![allow(clippy::missing_safety_doc)]
 
 use core::ffi::c_void;
 use core::slice;

@@ -88,12 +88,15 @@ pub fn collect() {
     unsafe { usocket_hook_collect() }
 }
 
-/// See `usocket_hook_notify`; `sock` is the socket's State, which starts the
-/// `usocket_t` (checked in socket.rs).
+/// See `usocket_hook_notify`.
+///
+/// # Safety
+/// `sock` is a live socket's State, which starts the `usocket_t` (checked in
+/// socket.rs), and the caller holds the lwIP lock.
 #[cfg(usocket_backend = "lwip_raw")]
-pub fn notify(sock: *mut core::ffi::c_void) {
-    // SAFETY: sock is a live socket's State (lwIP's callback argument); the
-    // hook only reads the object around it and schedules a call.
+pub unsafe fn notify(sock: *mut core::ffi::c_void) {
+    // SAFETY: the caller's guarantee; the hook only reads the object around
+    // the socket and schedules a call.
     unsafe { usocket_hook_notify(sock) }
 }
 

@@ -836,7 +836,7 @@ mod tests {
         // SAFETY: fstat writes only into st, and fails for a number that is
         // not open.
         let open = unsafe { libc::fstat(fd, &mut st) } == 0;
-        open.then(|| (st.st_dev as u64, st.st_ino as u64))
+        open.then_some((st.st_dev as u64, st.st_ino as u64))
     }
 
     #[test]

@@ -447,7 +447,9 @@ const POLL_INTERVAL: u8 = 2;
 /// socket's callback if it asked for one.
 fn notify(st: &mut State) {
     if st.flags & FLAG_NOTIFY != 0 {
-        hooks::notify((st as *mut State).cast());
+        // SAFETY: `st` is the socket's State (lwIP's callback argument, a
+        // live socket's), and lwIP's callbacks run with its lock held.
+        unsafe { hooks::notify((st as *mut State).cast()) };
     }
 }
 
@@ -725,9 +727,9 @@ pub fn close(st: &mut State) {
                         tcp_arg(pcb, ptr::null_mut());
                         tcp_accept(pcb, None);
                     }
-                    if st.flags & FLAG_ABORT_ON_CLOSE != 0 && st.conn != CONN_LISTENING {
-                        tcp_abort(pcb);
-                    } else if tcp_close(pcb) as i32 != ERR_OK as i32 {
+                    if (st.flags & FLAG_ABORT_ON_CLOSE != 0 && st.conn != CONN_LISTENING)
+                        || tcp_close(pcb) as i32 != ERR_OK as i32
+                    {
                         tcp_abort(pcb);
                     }
                 }

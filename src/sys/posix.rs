@@ -691,7 +691,7 @@ pub struct Hints {
 const HOST_MAX: usize = 256;
 const SERVICE_MAX: usize = 32;
 
-fn c_string<'a>(text: &[u8], buf: &'a mut [u8]) -> core::result::Result<*const c::c_char, ()> {
+fn c_string(text: &[u8], buf: &mut [u8]) -> core::result::Result<*const c::c_char, ()> {
     // (`any`, not `contains`: that one brings in core's 200-byte memchr.)
     if text.len() >= buf.len() || text.iter().any(|&c| c == 0) {
         return Err(());

@@ -60,17 +60,17 @@ struct Slot {
 // to BUSY (or that reclaims it from ABANDONED once glibc is done with it).
 unsafe impl Sync for Slot {}
 
-const SLOT: Slot = Slot {
-    state: AtomicU8::new(FREE),
-    // SAFETY: all-zero is a valid value for these C structs and arrays.
-    req: UnsafeCell::new(unsafe { MaybeUninit::zeroed().assume_init() }),
-    // SAFETY: as above.
-    hints: UnsafeCell::new(unsafe { MaybeUninit::zeroed().assume_init() }),
-    host: UnsafeCell::new([0; HOST_MAX]),
-    service: UnsafeCell::new([0; SERVICE_MAX]),
-};
-
-static SLOTS: [Slot; 4] = [SLOT, SLOT, SLOT, SLOT];
+static SLOTS: [Slot; 4] = [const {
+    Slot {
+        state: AtomicU8::new(FREE),
+        // SAFETY: all-zero is a valid value for these C structs and arrays.
+        req: UnsafeCell::new(unsafe { MaybeUninit::zeroed().assume_init() }),
+        // SAFETY: as above.
+        hints: UnsafeCell::new(unsafe { MaybeUninit::zeroed().assume_init() }),
+        host: UnsafeCell::new([0; HOST_MAX]),
+        service: UnsafeCell::new([0; SERVICE_MAX]),
+    }
+}; 4];
 
 /// Frees abandoned requests glibc has finished with.
 fn reclaim() {
