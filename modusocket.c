@@ -995,7 +995,14 @@ static void socket_print(const mp_print_t *print, mp_obj_t self_in, mp_print_kin
         : sock->family == USOCKET_AF_INET6 ? "AF_INET6"
         : USOCKET_IS_UNIX(sock->family) ? "AF_UNIX" : "AF_?";
     const char *type = sock->sock_type == USOCKET_SOCK_STREAM ? "SOCK_STREAM"
-        : sock->sock_type == USOCKET_SOCK_DGRAM ? "SOCK_DGRAM" : "SOCK_?";
+        : sock->sock_type == USOCKET_SOCK_DGRAM ? "SOCK_DGRAM"
+        #ifdef USOCKET_SOCK_RAW
+        : sock->sock_type == USOCKET_SOCK_RAW ? "SOCK_RAW"
+        #endif
+        #ifdef USOCKET_SOCK_SEQPACKET
+        : sock->sock_type == USOCKET_SOCK_SEQPACKET ? "SOCK_SEQPACKET"
+        #endif
+        : "SOCK_?";
     mp_printf(print, "<socket fd=%d %s %s proto=%d timeout=", (int)usocket_fileno(sock),
         family, type, (int)sock->proto);
     uint32_t ms = timeout_of(sock);

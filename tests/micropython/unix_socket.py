@@ -144,6 +144,7 @@ q.close()
 # SOCK_SEQPACKET: a connection that keeps message boundaries
 print(socket.SOCK_SEQPACKET)
 p, q = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+print(repr(p).replace(str(p.fileno()), "N"))
 p.send(b"one")
 p.send(b"two!")
 print(q.recv(16), q.recv(16))
