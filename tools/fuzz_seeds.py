@@ -15,7 +15,6 @@ status is 1 if any run failed.
 """
 import argparse
 import os
-import re
 import subprocess
 import sys
 import time
@@ -44,13 +43,10 @@ def on_unix(firmware, seeds):
 
 
 def on_board(elf, seeds):
-    from board import Board  # tests/qemu/board.py
+    from board import Board, micropython_test_source  # tests/qemu/board.py
 
-    with open(os.path.join(SCRIPTS, "_helpers.py")) as f:
-        helpers = f.read()
-    with open(os.path.join(SCRIPTS, "random_calls.py")) as f:
-        src = re.sub(r"(?m)^from _helpers import .*$", lambda m: helpers, f.read())
-    src = src.split('if __name__ == "__main__":')[0]  # the module, not its seeds
+    # the module, not its seeds
+    src = micropython_test_source("random_calls.py").split('if __name__ == "__main__":')[0]
     board = Board(elf)
     try:
         out = board.exec(src + LOOP % (seeds,), timeout=30 * len(seeds))

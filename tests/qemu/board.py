@@ -2,11 +2,22 @@
 an isolated user network (restrict=on, only the forwards asked for) and runs
 MicroPython code on it through the raw REPL on its UART (QEMU's stdio)."""
 import os
+import re
 import select
 import subprocess
 import time
 
 QEMU = os.environ.get("QEMU_SYSTEM_ARM", "qemu-system-arm")
+SCRIPTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "micropython")
+
+
+def micropython_test_source(name):
+    """tests/micropython/<name> as one program for the board: the board has no
+    files to import from, so its import of _helpers is replaced by that file."""
+    with open(os.path.join(SCRIPTS, "_helpers.py")) as f:
+        helpers = f.read()
+    with open(os.path.join(SCRIPTS, name)) as f:
+        return re.sub(r"(?m)^from _helpers import .*$", lambda m: helpers, f.read())
 
 
 class BoardError(Exception):

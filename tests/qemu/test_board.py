@@ -20,7 +20,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from board import Board, BoardError  # noqa: E402
+from board import SCRIPTS, Board, BoardError, micropython_test_source  # noqa: E402
 from vhost import VirtualHost, IP as VHOST_IP, TCP_REFUSE_PORT, UDP_SINK_PORT  # noqa: E402
 from lossy import LossyLink  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
@@ -213,14 +213,9 @@ print(st)
         """Runs tests/micropython/<name> on the board (its import of
         _helpers replaced by the file itself) and checks its output against
         <name>.exp."""
-        here = os.path.join(HERE, "..", "micropython")
-        with open(os.path.join(here, "_helpers.py")) as f:
-            helpers = f.read()
-        with open(os.path.join(here, name)) as f:
-            code = re.sub(r"(?m)^from _helpers import .*$", lambda m: helpers, f.read())
-        with open(os.path.join(here, name + ".exp")) as f:
+        with open(os.path.join(SCRIPTS, name + ".exp")) as f:
             expected = f.read()
-        self.assertEqual(self.run_on_board(code, timeout), expected)
+        self.assertEqual(self.run_on_board(micropython_test_source(name), timeout), expected)
 
     def connect_in(self, retries=50):
         """A host connection into the guest's port 80, once the board's
@@ -884,7 +879,7 @@ class OutOfMemory(BoardTest):
         and given back a little at a time while accept(), recv() and
         recvfrom() wait for room; every connection, byte and queued datagram
         arrives."""
-        with open(os.path.join(HERE, "..", "micropython", "_pressure.py")) as f:
+        with open(os.path.join(SCRIPTS, "_pressure.py")) as f:
             self.run_on_board(f.read())
         self.board.start("""
 l = listen_80(3)
